@@ -1,0 +1,42 @@
+"""Callbacks from the `callbacks` config group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import TQDMProgressBar
+
+from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoint
+from mmagan.callbacks.metrics_file import MetricsFile
+from mmagan.callbacks.mode_coverage import ModeCoverage
+from mmagan.callbacks.sample_snapshots import SampleSnapshots
+
+
+def build_callbacks(cfg: Any, run_dir: Path, steps_per_iteration: int, has_modes: bool) -> list[L.Callback]:
+    ckpt_dir = run_dir / "checkpoints"
+    callbacks: list[L.Callback] = [
+        IterationCheckpoint(
+            every_n_iterations=cfg.checkpoint.every_n_iterations,
+            steps_per_iteration=steps_per_iteration,
+            dirpath=ckpt_dir,
+            filename="iter{iteration:07d}",
+            auto_insert_metric_name=False,
+            save_top_k=cfg.checkpoint.save_top_k,
+            save_last=cfg.checkpoint.save_last,
+        ),
+        InterruptCheckpoint(str(ckpt_dir)),
+        SampleSnapshots(
+            run_dir / "samples",
+            every_n_iterations=cfg.sample_snapshots.every_n_iterations,
+            num_samples=cfg.sample_snapshots.num_samples,
+            seed=cfg.sample_snapshots.seed,
+        ),
+        MetricsFile(run_dir / "metrics.json"),
+    ]
+    if has_modes and cfg.mode_coverage.enabled:
+        callbacks.append(ModeCoverage(run_dir / "plots", threshold=cfg.mode_coverage.threshold))
+    if cfg.progress_bar.refresh_rate > 0:
+        callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
+    return callbacks

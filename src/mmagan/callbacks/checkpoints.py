@@ -1,0 +1,49 @@
+"""Checkpoints counted in generator iterations, and a checkpoint on Ctrl-C."""
+
+from __future__ import annotations
+
+import warnings
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+# Lightning warns that with manual optimization a checkpoint holds the state after the optimizer
+# step. Here that is the intent: a checkpoint is the state at the end of a whole iteration.
+warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+
+
+class IterationCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint with `{iteration}` in file names and the period in generator iterations.
+
+    Lightning's global_step counts every optimizer step (d_steps + 1 per iteration), which is not
+    what a user means by "every 1000 steps" of a GAN.
+    """
+
+    def __init__(self, every_n_iterations: int, steps_per_iteration: int, **kwargs) -> None:
+        self.steps_per_iteration = steps_per_iteration
+        super().__init__(
+            every_n_train_steps=every_n_iterations * steps_per_iteration if every_n_iterations > 0 else None,
+            **kwargs,
+        )
+
+    def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, torch.Tensor]:
+        candidates = super()._monitor_candidates(trainer)
+        candidates["iteration"] = torch.tensor(trainer.global_step // self.steps_per_iteration)
+        return candidates
+
+
+class InterruptCheckpoint(L.Callback):
+    """On Ctrl-C, save the state reached as `last.ckpt` (resume with ckpt_path=...).
+
+    Other exceptions save nothing: after a non-finite loss the weights in memory are broken and the
+    last periodic checkpoint is the good one to keep.
+    """
+
+    def __init__(self, dirpath: str) -> None:
+        self.dirpath = dirpath
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            trainer.save_checkpoint(f"{self.dirpath}/last.ckpt")

@@ -1,0 +1,59 @@
+"""metrics.json: the run's figures as a flat name -> number map, always up to date on disk."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+
+
+class MetricsFile(L.Callback):
+    """Rewritten after each validation, at the end of training and on any exception, so that a
+    crash or Ctrl-C still leaves the figures reached so far. `finished` is 1 only for a run that
+    reached its planned length."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._start = time.monotonic()
+        # Merged across writes: a later trainer.validate() replaces callback_metrics with
+        # validation figures only, and the training losses must stay in the file.
+        self.figures: dict[str, float] = {}
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.monotonic()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.write(trainer, pl_module, finished=False)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.write(trainer, pl_module, finished=False)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self.write(trainer, pl_module, finished=False)
+
+    def write(self, trainer: L.Trainer, pl_module: L.LightningModule, finished: bool) -> dict[str, float]:
+        self.figures.update(
+            (name, float(value.item() if isinstance(value, torch.Tensor) else value))
+            for name, value in trainer.callback_metrics.items()
+            if not isinstance(value, torch.Tensor) or value.numel() == 1
+        )
+        self.figures.update(
+            iteration=float(pl_module.iteration),
+            train_seconds=round(time.monotonic() - self._start, 3),
+            finished=float(finished),
+        )
+        figures = dict(self.figures)
+        if trainer.is_global_zero:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".json.tmp")
+            # NaN and inf are written as null: strict JSON readers (and dashboards) reject them.
+            safe = {k: (v if math.isfinite(v) else None) for k, v in sorted(figures.items())}
+            tmp.write_text(json.dumps(safe, indent=2) + "\n")
+            os.replace(tmp, self.path)  # never a half-written file
+        return figures

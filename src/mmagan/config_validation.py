@@ -1,0 +1,192 @@
+"""Checks every user-facing value before anything is built, so a bad value costs one clear line
+(key, value, what is allowed) instead of a stack trace minutes into a run."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from mmagan.data import DATASETS
+from mmagan.errors import ConfigError
+from mmagan.nets import INITS, NETS
+from mmagan.nets.dcgan import D_NORMS, RESOLUTIONS
+from mmagan.objectives import OBJECTIVES
+
+_MISSING = object()
+PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
+# Trainer arguments mmagan sets itself, or that manual optimization refuses.
+RESERVED_TRAINER_KEYS = {
+    "max_steps": "set the training length with the top-level `iterations` (generator iterations)",
+    "callbacks": "configure callbacks in the `callbacks` group",
+    "logger": "choose loggers with the `logger` group",
+    "default_root_dir": "runs write into their Hydra run folder",
+    "gradient_clip_val": "Lightning refuses it with manual optimization",
+    "accumulate_grad_batches": "Lightning refuses it with manual optimization",
+}
+
+
+def _get(cfg: DictConfig, key: str) -> Any:
+    value = OmegaConf.select(cfg, key, default=_MISSING)
+    if value is _MISSING:
+        raise ConfigError(f"{key} is missing")
+    return value
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check(cfg: DictConfig, key: str, ok: Callable[[Any], bool], allowed: str) -> Any:
+    value = _get(cfg, key)
+    try:
+        good = ok(value)
+    except TypeError:
+        good = False
+    if not good:
+        shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
+        raise ConfigError(f"{key}={shown!r} is invalid: must be {allowed}")
+    return value
+
+
+def int_at_least(lo: int) -> Callable[[Any], bool]:
+    return lambda v: _is_int(v) and v >= lo
+
+
+def one_of(options) -> Callable[[Any], bool]:
+    return lambda v: v in options
+
+
+def _unknown_keys(cfg: DictConfig, key: str, known: set[str]) -> None:
+    extra = sorted(set(_get(cfg, key).keys()) - known)
+    if extra:
+        raise ConfigError(f"{key}.{extra[0]} is not a known key; known keys of {key}: {sorted(known)}")
+
+
+def _objective_keys(cls: type) -> set[str]:
+    return {"name"} | set(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
+def validate_objective(cfg: DictConfig) -> None:
+    name = check(cfg, "model.objective.name", one_of(OBJECTIVES), f"one of {sorted(OBJECTIVES)}")
+    _unknown_keys(cfg, "model.objective", _objective_keys(OBJECTIVES[name]))
+    o = "model.objective."
+    if name == "mmagan":
+        check(cfg, o + "num_heads", int_at_least(1), "an integer >= 1 (K)")
+        check(cfg, o + "tau", lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < tau < 1")
+        check(cfg, o + "lambda_div", lambda v: _is_number(v) and v >= 0, "a number >= 0 (lambda)")
+        check(cfg, o + "diversity_batch_size", int_at_least(1), "an integer >= 1 (M)")
+    elif name == "wgan_gp":
+        check(cfg, o + "n_critic", int_at_least(1), "an integer >= 1")
+        check(cfg, o + "gp_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0")
+    elif name == "gan":
+        check(cfg, o + "non_saturating", lambda v: isinstance(v, bool), "true or false")
+
+
+def validate_model(cfg: DictConfig) -> None:
+    validate_objective(cfg)
+    positive = lambda v: _is_number(v) and v > 0  # noqa: E731
+    check(cfg, "model.optimizer.lr_g", positive, "a number > 0")
+    check(cfg, "model.optimizer.lr_d", positive, "a number > 0")
+    check(
+        cfg,
+        "model.optimizer.betas",
+        lambda v: len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v),
+        "two numbers in [0, 1), e.g. [0.5, 0.999]",
+    )
+    check(cfg, "model.ema.enabled", lambda v: isinstance(v, bool), "true or false")
+    if cfg.model.ema.enabled:
+        check(cfg, "model.ema.decay", lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < decay < 1")
+        check(cfg, "model.ema.start_iteration", int_at_least(0), "an integer >= 0")
+
+
+def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
+    name = check(cfg, "net.name", one_of(NETS), f"one of {list(NETS)}")
+    check(cfg, "net.latent_dim", int_at_least(1), "an integer >= 1")
+    check(cfg, "net.init", one_of(INITS), f"one of {list(INITS)}")
+    positive_ints = lambda v: len(v) >= 1 and all(_is_int(h) and h >= 1 for h in v)  # noqa: E731
+    if name == "dcgan":
+        if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] not in RESOLUTIONS:
+            raise ConfigError(
+                f"net.name='dcgan' needs square images of resolution {RESOLUTIONS}, but data "
+                f"{cfg.data.name!r} has samples of shape {tuple(sample_shape)}; for 2-D data use net=mlp"
+            )
+        for key in ("g_width", "d_width", "max_mult"):
+            check(cfg, f"net.{key}", int_at_least(1), "an integer >= 1")
+        d_norm = check(cfg, "net.d_norm", one_of(("auto",) + D_NORMS), f"one of {['auto', *D_NORMS]}")
+        if d_norm == "batch" and cfg.model.objective.name == "wgan_gp":
+            raise ConfigError(
+                "net.d_norm='batch' is invalid with model.objective.name='wgan_gp': the gradient penalty "
+                "is per sample, so the critic must not use batch norm; use auto, layer or none"
+            )
+    else:
+        if len(sample_shape) != 1:
+            raise ConfigError(
+                f"net.name='mlp' needs vector data, but data {cfg.data.name!r} has samples of shape "
+                f"{tuple(sample_shape)}; for images use net=dcgan"
+            )
+        check(cfg, "net.g_hidden", positive_ints, "a non-empty list of integers >= 1")
+        check(cfg, "net.d_hidden", positive_ints, "a non-empty list of integers >= 1")
+        check(cfg, "net.g_batch_norm", lambda v: isinstance(v, bool), "true or false")
+        check(cfg, "net.d_maxout_pieces", int_at_least(1), "an integer >= 1")
+
+
+def validate_data(cfg: DictConfig) -> None:
+    check(cfg, "data.name", one_of(DATASETS), f"one of {sorted(DATASETS)}")
+    check(cfg, "data.batch_size", int_at_least(1), "an integer >= 1")
+    check(cfg, "eval.num_samples", int_at_least(1), "an integer >= 1")
+    check(cfg, "eval.batch_size", int_at_least(1), "an integer >= 1")
+    check(cfg, "eval.seed", int_at_least(0), "an integer >= 0")
+
+
+def validate_trainer(cfg: DictConfig) -> None:
+    known = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+    for key in _get(cfg, "trainer").keys():
+        if key in RESERVED_TRAINER_KEYS:
+            raise ConfigError(f"trainer.{key} cannot be set: {RESERVED_TRAINER_KEYS[key]}")
+        if key not in known:
+            raise ConfigError(f"trainer.{key} is not an argument of lightning.Trainer")
+    precision = check(cfg, "trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {list(PRECISIONS)}")
+    if str(precision) == "16-mixed" and cfg.trainer.accelerator == "cpu":
+        raise ConfigError("trainer.precision='16-mixed' is invalid on the CPU: use bf16-mixed or 32-true")
+    iterations = check(cfg, "iterations", lambda v: _is_int(v) and (v == -1 or v >= 1), "-1 or an integer >= 1")
+    max_epochs = OmegaConf.select(cfg, "trainer.max_epochs")
+    if iterations == -1 and not (_is_int(max_epochs) and max_epochs >= 1):
+        raise ConfigError(
+            f"iterations=-1 needs trainer.max_epochs >= 1 to bound training, got trainer.max_epochs={max_epochs!r}"
+        )
+
+
+def validate_callbacks(cfg: DictConfig) -> None:
+    c = "callbacks."
+    check(cfg, c + "checkpoint.every_n_iterations", int_at_least(0), "an integer >= 0")
+    check(cfg, c + "checkpoint.save_top_k", int_at_least(-1), "-1 (all) or an integer >= 0")
+    check(cfg, c + "sample_snapshots.every_n_iterations", int_at_least(0), "an integer >= 0")
+    check(cfg, c + "sample_snapshots.num_samples", int_at_least(1), "an integer >= 1")
+    check(cfg, c + "mode_coverage.threshold", lambda v: _is_number(v) and v > 0, "a number > 0")
+    check(cfg, c + "progress_bar.refresh_rate", int_at_least(0), "an integer >= 0 (0 hides the bar)")
+
+
+def validate_logger(cfg: DictConfig) -> None:
+    known = {"csv", "tensorboard", "wandb"}
+    _unknown_keys(cfg, "logger", known)
+    if "wandb" in cfg.logger:
+        check(cfg, "logger.wandb.mode", one_of(("auto", "online", "offline")), "auto, online or offline")
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ConfigError on the first bad value. Net checks need the data's sample shape and run
+    once the DataModule exists (`validate_net`)."""
+    check(cfg, "seed", int_at_least(0), "an integer >= 0")
+    validate_data(cfg)
+    validate_model(cfg)
+    validate_trainer(cfg)
+    validate_callbacks(cfg)
+    validate_logger(cfg)

@@ -1,0 +1,56 @@
+"""MLP nets for 2-D data; the defaults are PacGAN's (G: 4 x 400 with batch norm; D: 3 maxout layers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+
+class MLPGenerator(nn.Module):
+    def __init__(
+        self, latent_dim: int = 2, out_dim: int = 2, hidden: Sequence[int] = (400,) * 4, batch_norm: bool = True
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        d = latent_dim
+        for h in hidden:
+            layers += [nn.Linear(d, h)] + ([nn.BatchNorm1d(h)] if batch_norm else []) + [nn.ReLU(True)]
+            d = h
+        layers.append(nn.Linear(d, out_dim))
+        self.main = nn.Sequential(*layers)
+        self.latent_dim = latent_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.main(z)
+
+
+class Maxout(nn.Module):
+    """max over `pieces` affine maps (Goodfellow et al. 2013); torch has no maxout layer."""
+
+    def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features * pieces)
+        self.out_features, self.pieces = out_features, pieces
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).view(x.shape[0], self.out_features, self.pieces).amax(dim=2)
+
+
+class MLPDiscriminator(nn.Module):
+    """Maxout layers (plain LeakyReLU layers when pieces == 1), then a linear layer with K logits."""
+
+    def __init__(
+        self, in_dim: int = 2, hidden: Sequence[int] = (200,) * 3, pieces: int = 5, out_features: int = 1
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        d = in_dim
+        for h in hidden:
+            layers += [Maxout(d, h, pieces)] if pieces > 1 else [nn.Linear(d, h), nn.LeakyReLU(0.2, True)]
+            d = h
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(d, out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))

@@ -1,0 +1,52 @@
+"""The seam between a GAN variant and the training step.
+
+An objective turns discriminator outputs into the two losses; the LightningModule owns the step
+order, the optimizers and logging. Adding a variant is one subclass here plus one config file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+Losses = tuple[Tensor, dict[str, Tensor]]
+
+
+class Objective:
+    """D and G losses as pure functions of D's logits (shape (N, num_heads))."""
+
+    name: str = "base"
+    #: D's output width: K for MMA-GAN, 1 for the baselines.
+    num_heads: int = 1
+    #: Discriminator (critic) updates per generator update.
+    d_steps: int = 1
+    #: Latents in the separate batch whose D outputs reach `g_loss` as `div_logits`; 0 for none.
+    diversity_batch_size: int = 0
+    #: False where a per-sample D regulariser (a gradient penalty) rules out batch norm in D.
+    d_batch_norm_ok: bool = True
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Losses:
+        raise NotImplementedError
+
+    def d_regularizer(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Losses:
+        """A term added to the D loss that needs D itself (e.g. a gradient penalty); none by default."""
+        return real.new_zeros(()), {}
+
+    def g_loss(self, fake_logits: Tensor, div_logits: Tensor | None = None) -> Losses:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+def check_logits(logits: Tensor, num_heads: int, what: str) -> None:
+    if logits.ndim != 2 or logits.shape[1] != num_heads:
+        raise ValueError(f"{what}: expected D logits of shape (N, {num_heads}), got {tuple(logits.shape)}")
+
+
+def mean_bce_with_logits(logits: Tensor, target: float) -> Tensor:
+    """Mean over samples and heads of -log D (target 1) or -log(1 - D) (target 0), from logits."""
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))

@@ -1,0 +1,10 @@
+"""Radford et al. (2016): the DCGAN baseline, trained with the non-saturating GAN loss."""
+
+from mmagan.objectives.gan import GANObjective
+
+
+class DCGANObjective(GANObjective):
+    name = "dcgan"
+
+    def __init__(self) -> None:
+        super().__init__(non_saturating=True)

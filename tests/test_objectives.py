@@ -1,0 +1,139 @@
+import math
+
+import pytest
+import torch
+
+from mmagan.objectives import OBJECTIVES, build_objective
+from mmagan.objectives.mmagan import coverage_hinge, mode_activations
+from mmagan.objectives.wgan_gp import gradient_penalty
+
+
+def sig(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def test_gan_losses_match_hand_computation():
+    real = torch.tensor([[2.0], [-1.0]])
+    fake = torch.tensor([[0.5], [-3.0]])
+    loss_d, terms = build_objective("gan").d_loss(real, fake)
+    expect_real = -(math.log(sig(2.0)) + math.log(sig(-1.0))) / 2
+    expect_fake = -(math.log(1 - sig(0.5)) + math.log(1 - sig(-3.0))) / 2
+    assert loss_d.item() == pytest.approx(expect_real + expect_fake, rel=1e-6)
+    assert terms["d_real"].item() == pytest.approx(expect_real, rel=1e-6)
+    # Minimax G minimises E[log(1 - D(G(z)))]; non-saturating G minimises -E[log D(G(z))].
+    saturating, _ = build_objective("gan").g_loss(fake)
+    assert saturating.item() == pytest.approx((math.log(1 - sig(0.5)) + math.log(1 - sig(-3.0))) / 2, rel=1e-6)
+    ns, _ = build_objective("gan", non_saturating=True).g_loss(fake)
+    assert ns.item() == pytest.approx(-(math.log(sig(0.5)) + math.log(sig(-3.0))) / 2, rel=1e-6)
+
+
+def test_logits_far_from_zero_stay_finite():
+    """Log terms come from logits: no log(0) where a sigmoid would round to 0 or 1."""
+    real = torch.tensor([[-200.0]])
+    fake = torch.tensor([[200.0]])
+    loss_d, _ = build_objective("dcgan").d_loss(real, fake)
+    assert loss_d.item() == pytest.approx(400.0, rel=1e-6)
+
+
+def test_mmagan_losses_match_hand_computation():
+    obj = build_objective("mmagan", num_heads=2, lambda_div=0.7, tau=0.6, diversity_batch_size=2)
+    real = torch.tensor([[1.0, -2.0], [0.0, 3.0]])
+    fake = torch.tensor([[-1.0, 0.5], [2.0, -0.5]])
+    div = torch.tensor([[0.0, -2.0], [1.0, -1.0]])
+    loss_d, _ = obj.d_loss(real, fake)
+    lr = [[1.0, -2.0], [0.0, 3.0]]
+    lf = [[-1.0, 0.5], [2.0, -0.5]]
+    expect_d = -sum(math.log(sig(v)) for row in lr for v in row) / 4 - sum(
+        math.log(1 - sig(v)) for row in lf for v in row
+    ) / 4
+    assert loss_d.item() == pytest.approx(expect_d, rel=1e-6)
+
+    a1 = (sig(0.0) + sig(1.0)) / 2  # 0.6155 > tau: no hinge for head 1
+    a2 = (sig(-2.0) + sig(-1.0)) / 2  # 0.1936 < tau
+    adv = -sum(math.log(sig(v)) for row in lf for v in row) / 4
+    expect_g = adv + 0.7 * (max(0, 0.6 - a1) + max(0, 0.6 - a2))
+    loss_g, terms = obj.g_loss(fake, div)
+    assert loss_g.item() == pytest.approx(expect_g, rel=1e-6)
+    assert terms["heads_below_tau"].item() == 1
+
+
+def test_k1_lambda0_is_exactly_dcgan():
+    torch.manual_seed(0)
+    real, fake = torch.randn(16, 1), torch.randn(16, 1)
+    mma = build_objective("mmagan", num_heads=1, lambda_div=0.0, tau=0.5)
+    dc = build_objective("dcgan")
+    assert torch.equal(mma.d_loss(real, fake)[0], dc.d_loss(real, fake)[0])
+    assert torch.equal(mma.g_loss(fake, torch.randn(8, 1))[0], dc.g_loss(fake)[0])
+    assert mma.diversity_batch_size == 0  # and the extra forward pass is skipped
+
+
+def test_hinge_is_zero_when_every_head_reaches_tau():
+    div = torch.full((32, 4), 2.0, requires_grad=True)  # sigmoid(2) = 0.88 >= tau
+    hinge = coverage_hinge(mode_activations(div), tau=0.7)
+    assert hinge.item() == 0.0
+    hinge.backward()
+    assert torch.count_nonzero(div.grad) == 0
+
+
+def test_hinge_gradient_pushes_only_heads_below_tau():
+    m, lam = 8, 0.5
+    logits = torch.tensor([[3.0, -2.0, 0.0]]).repeat(m, 1).requires_grad_(True)
+    obj = build_objective("mmagan", num_heads=3, lambda_div=lam, tau=0.6, diversity_batch_size=m)
+    fake = torch.zeros(4, 3)
+    loss, _ = obj.g_loss(fake, logits)
+    loss.backward()
+    # d/dl [lam * (tau - mean_i sigmoid(l_i))] = -lam * sigmoid'(l) / M for heads below tau.
+    expect = torch.tensor([0.0, -lam * sig(-2.0) * (1 - sig(-2.0)) / m, -lam * 0.25 / m])
+    torch.testing.assert_close(logits.grad, expect.expand(m, 3), rtol=1e-5, atol=1e-8)
+
+
+def test_mmagan_needs_diversity_logits_when_lambda_positive():
+    obj = build_objective("mmagan", num_heads=2, lambda_div=0.1)
+    with pytest.raises(ValueError, match="div_logits"):
+        obj.g_loss(torch.zeros(4, 2))
+
+
+def test_head_count_mismatch_is_reported():
+    obj = build_objective("mmagan", num_heads=4)
+    with pytest.raises(ValueError, match=r"\(N, 4\)"):
+        obj.d_loss(torch.zeros(4, 1), torch.zeros(4, 1))
+
+
+def test_wgan_losses():
+    obj = build_objective("wgan_gp")
+    real, fake = torch.tensor([[1.0], [3.0]]), torch.tensor([[-1.0], [0.0]])
+    loss_d, terms = obj.d_loss(real, fake)
+    assert loss_d.item() == pytest.approx(-(2.0 - (-0.5)))
+    assert terms["wasserstein"].item() == pytest.approx(2.5)
+    assert obj.g_loss(fake)[0].item() == pytest.approx(0.5)
+    assert obj.d_steps == 5 and not obj.d_batch_norm_ok
+
+
+def test_gradient_penalty_of_linear_critic_is_norm_gap_squared():
+    a = torch.tensor([3.0, 4.0])  # ||grad|| = 5 everywhere
+    critic = lambda x: x.flatten(1) @ a[:, None]  # noqa: E731
+    gp = gradient_penalty(critic, torch.randn(10, 2), torch.randn(10, 2))
+    assert gp.item() == pytest.approx((5.0 - 1.0) ** 2)
+
+
+def test_gradient_penalty_of_quadratic_critic_on_interpolates():
+    # critic(x) = ||x||^2 / 2 has gradient x; with real == fake the interpolate is that sample.
+    x = torch.tensor([[0.0, 2.0], [0.6, 0.8], [3.0, 0.0]])
+    critic = lambda t: 0.5 * (t**2).sum(dim=1, keepdim=True)  # noqa: E731
+    gp = gradient_penalty(critic, x, x.clone())
+    assert gp.item() == pytest.approx(((2 - 1) ** 2 + 0 + (3 - 1) ** 2) / 3)
+
+
+def test_gradient_penalty_backpropagates_into_the_critic():
+    lin = torch.nn.Linear(2, 1)
+    gp = gradient_penalty(lin, torch.randn(6, 2), torch.randn(6, 2))
+    gp.backward()
+    w = lin.weight.detach()
+    # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    torch.testing.assert_close(lin.weight.grad, 2 * (w.norm() - 1) * w / w.norm())
+
+
+def test_registry_names():
+    assert set(OBJECTIVES) == {"gan", "dcgan", "wgan_gp", "mmagan"}
+    with pytest.raises(KeyError, match="known"):
+        build_objective("lsgan")
