@@ -1,30 +1,15 @@
-"""Shared helpers. Not a package: torch-fidelity installs a top-level `tests` (importlib mode)."""
+"""Shared fixtures. Not a package: torch-fidelity installs a top-level `tests` (importlib mode)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import TINY, TINY_MLP
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-
-# Small nets and data so an end-to-end fit takes seconds on 2 cores.
-TINY = [
-    "net.g_hidden=[32,32]",
-    "net.d_hidden=[32,32]",
-    "net.d_maxout_pieces=2",
-    "data.num_samples=2000",
-    "data.batch_size=50",
-    "eval.num_samples=500",
-    "eval.batch_size=250",
-    "callbacks.progress_bar.refresh_rate=0",
-    "logger=csv",
-    "trainer.log_every_n_steps=5",
-]
 
 
 @pytest.fixture
@@ -34,15 +19,7 @@ def make_cfg(tmp_path: Path):
 
     def make(*overrides: str, run_dir: Path | None = None):
         out = run_dir or tmp_path / "run"
-        return compose("train", [*TINY, f"paths.output_dir={out}", *overrides])
+        nets = [] if any(o.startswith("net=") for o in overrides) else TINY_MLP
+        return compose("train", [*TINY, *nets, f"paths.output_dir={out}", *overrides])
 
     return make
-
-
-def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    """mmagan-train as a user runs it, in a fresh process."""
-    exe = Path(sys.executable).with_name("mmagan-train")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
-    )

@@ -22,7 +22,9 @@ def test_gan_losses_match_hand_computation():
     assert terms["d_real"].item() == pytest.approx(expect_real, rel=1e-6)
     # Minimax G minimises E[log(1 - D(G(z)))]; non-saturating G minimises -E[log D(G(z))].
     saturating, _ = build_objective("gan").g_loss(fake)
-    assert saturating.item() == pytest.approx((math.log(1 - sig(0.5)) + math.log(1 - sig(-3.0))) / 2, rel=1e-6)
+    assert saturating.item() == pytest.approx(
+        (math.log(1 - sig(0.5)) + math.log(1 - sig(-3.0))) / 2, rel=1e-6
+    )
     ns, _ = build_objective("gan", non_saturating=True).g_loss(fake)
     assert ns.item() == pytest.approx(-(math.log(sig(0.5)) + math.log(sig(-3.0))) / 2, rel=1e-6)
 
@@ -43,9 +45,10 @@ def test_mmagan_losses_match_hand_computation():
     loss_d, _ = obj.d_loss(real, fake)
     lr = [[1.0, -2.0], [0.0, 3.0]]
     lf = [[-1.0, 0.5], [2.0, -0.5]]
-    expect_d = -sum(math.log(sig(v)) for row in lr for v in row) / 4 - sum(
-        math.log(1 - sig(v)) for row in lf for v in row
-    ) / 4
+    expect_d = (
+        -sum(math.log(sig(v)) for row in lr for v in row) / 4
+        - sum(math.log(1 - sig(v)) for row in lf for v in row) / 4
+    )
     assert loss_d.item() == pytest.approx(expect_d, rel=1e-6)
 
     a1 = (sig(0.0) + sig(1.0)) / 2  # 0.6155 > tau: no hinge for head 1

@@ -63,7 +63,9 @@ def test_resume_continues_the_iteration_count(make_cfg, tmp_path):
     assert ckpt["global_step"] == 40
 
     second = tmp_path / "second"
-    figures = train(make_cfg("iterations=30", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}", run_dir=second))
+    figures = train(
+        make_cfg("iterations=30", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}", run_dir=second)
+    )
     assert figures["iteration"] == 30
     steps = logged_steps(second)
     assert min(steps) >= 20 and max(steps) < 30  # only iterations 20..29 ran in the second run

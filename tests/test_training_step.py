@@ -16,7 +16,10 @@ def _grads(net):
 
 
 def _same(a, b):
-    return all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y)) for x, y in zip(a, b))
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and torch.equal(x, y))
+        for x, y in zip(a, b)
+    )
 
 
 class PhaseSpy(L.Callback):
@@ -29,8 +32,12 @@ class PhaseSpy(L.Callback):
         G, D = pl_module.generator, pl_module.discriminator
         opt_d, opt_g = trainer.optimizers
         self.events.append(("start", _params(G), _grads(G), _params(D), _grads(D)))
-        opt_d.register_step_post_hook(lambda *_: self.events.append(("d", _params(G), _grads(G), _params(D), _grads(D))))
-        opt_g.register_step_post_hook(lambda *_: self.events.append(("g", _params(G), _grads(G), _params(D), _grads(D))))
+        opt_d.register_step_post_hook(
+            lambda *_: self.events.append(("d", _params(G), _grads(G), _params(D), _grads(D)))
+        )
+        opt_g.register_step_post_hook(
+            lambda *_: self.events.append(("g", _params(G), _grads(G), _params(D), _grads(D)))
+        )
 
 
 @pytest.mark.parametrize("model", ["mmagan", "wgan_gp"])
@@ -77,7 +84,9 @@ def test_ema_is_what_evaluation_uses(make_cfg, tmp_path):
     # Before start_iteration the average is a copy of G.
     assert _same(_params(m.generator), _params(m.eval_generator))
 
-    moving = build(make_cfg("iterations=5", "model.ema.enabled=true", "model.ema.decay=0.5", run_dir=tmp_path / "b"))
+    moving = build(
+        make_cfg("iterations=5", "model.ema.enabled=true", "model.ema.decay=0.5", run_dir=tmp_path / "b")
+    )
     moving.trainer.fit(moving.module, datamodule=moving.datamodule)
     m = moving.module
     assert not _same(_params(m.generator), _params(m.eval_generator))

@@ -156,11 +156,14 @@ def validate_trainer(cfg: DictConfig) -> None:
     precision = check(cfg, "trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {list(PRECISIONS)}")
     if str(precision) == "16-mixed" and cfg.trainer.accelerator == "cpu":
         raise ConfigError("trainer.precision='16-mixed' is invalid on the CPU: use bf16-mixed or 32-true")
-    iterations = check(cfg, "iterations", lambda v: _is_int(v) and (v == -1 or v >= 1), "-1 or an integer >= 1")
+    iterations = check(
+        cfg, "iterations", lambda v: _is_int(v) and (v == -1 or v >= 1), "-1 or an integer >= 1"
+    )
     max_epochs = OmegaConf.select(cfg, "trainer.max_epochs")
     if iterations == -1 and not (_is_int(max_epochs) and max_epochs >= 1):
         raise ConfigError(
-            f"iterations=-1 needs trainer.max_epochs >= 1 to bound training, got trainer.max_epochs={max_epochs!r}"
+            f"iterations=-1 needs trainer.max_epochs >= 1 to bound training, "
+            f"got trainer.max_epochs={max_epochs!r}"
         )
 
 

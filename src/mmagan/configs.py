@@ -14,7 +14,10 @@ def config_dir() -> Path:
     for candidate in (here / "conf", here.parents[1] / "conf"):
         if (candidate / "train.yaml").is_file():
             return candidate
-    raise FileNotFoundError(f"mmagan's Hydra configs (train.yaml) are neither in {here / 'conf'} nor in {here.parents[1] / 'conf'}")
+    raise FileNotFoundError(
+        f"mmagan's Hydra configs (train.yaml) are neither in {here / 'conf'} "
+        f"nor in {here.parents[1] / 'conf'}"
+    )
 
 
 def compose(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

@@ -52,7 +52,9 @@ class GANModule(L.LightningModule):
             self.generator_ema.requires_grad_(False)
         # Fixed latents for evaluation: the same samples at every validation, for every metric.
         g = torch.Generator().manual_seed(eval_seed)
-        self.register_buffer("eval_latents", torch.randn(eval_samples, latent_dim, generator=g), persistent=False)
+        self.register_buffer(
+            "eval_latents", torch.randn(eval_samples, latent_dim, generator=g), persistent=False
+        )
 
     # ----------------------------------------------------------------------------------- counting
     @property

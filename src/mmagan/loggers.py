@@ -25,7 +25,9 @@ def build_loggers(cfg: Any, run_dir: Path) -> list[Logger]:
     if "csv" in cfg:
         loggers.append(CSVLogger(save_dir=run_dir, name="csv", version=""))
     if "tensorboard" in cfg:
-        loggers.append(TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False))
+        loggers.append(
+            TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
+        )
     if "wandb" in cfg:
         w = cfg.wandb
         offline = w.mode == "offline" or (w.mode == "auto" and not wandb_has_credentials())

@@ -40,7 +40,9 @@ def save_image_grid(images: Tensor, path: Path) -> Path:
     """Images in [-1, 1] as one PNG grid."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n = images.shape[0]
-    grid = make_grid(images.detach().float().cpu(), nrow=int(np.ceil(np.sqrt(n))), normalize=True, value_range=(-1, 1))
+    grid = make_grid(
+        images.detach().float().cpu(), nrow=int(np.ceil(np.sqrt(n))), normalize=True, value_range=(-1, 1)
+    )
     Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(path)
     return path
 

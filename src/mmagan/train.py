@@ -42,7 +42,9 @@ def build(cfg: DictConfig) -> Run:
     """Everything a run needs, after every value has been checked."""
     validate_config(cfg)
     if cfg.ckpt_path is not None and not Path(cfg.ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file; give the path of a .ckpt to resume from")
+        raise ConfigError(
+            f"ckpt_path={cfg.ckpt_path!r} is not a file; give the path of a .ckpt to resume from"
+        )
     run_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
 

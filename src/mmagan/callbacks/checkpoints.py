@@ -8,7 +8,6 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-
 # Lightning warns that with manual optimization a checkpoint holds the state after the optimizer
 # step. Here that is the intent: a checkpoint is the state at the end of a whole iteration.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
@@ -44,6 +43,8 @@ class InterruptCheckpoint(L.Callback):
     def __init__(self, dirpath: str) -> None:
         self.dirpath = dirpath
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         if isinstance(exception, KeyboardInterrupt):
             trainer.save_checkpoint(f"{self.dirpath}/last.ckpt")

@@ -25,7 +25,9 @@ class ModeCoverage(L.Callback):
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._samples = []
 
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
         self._samples.append(outputs.detach())
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -40,6 +42,8 @@ class ModeCoverage(L.Callback):
         if trainer.is_global_zero:
             it = pl_module.iteration
             title = f"iteration {it}: {figures['modes']:.0f} modes, {figures['high_quality_pct']:.1f}% HQ"
-            self.last_plot = save_scatter(samples, self.plot_dir / f"modes_iter{it:07d}.png", mixture.modes, title)
+            self.last_plot = save_scatter(
+                samples, self.plot_dir / f"modes_iter{it:07d}.png", mixture.modes, title
+            )
             log_image(trainer, "samples/modes", self.last_plot, it)
         self._samples = []

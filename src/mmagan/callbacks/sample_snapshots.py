@@ -14,7 +14,9 @@ from mmagan.plots import save_image_grid, save_scatter
 class SampleSnapshots(L.Callback):
     """Every `every_n_iterations` generator iterations and at the end of training."""
 
-    def __init__(self, out_dir: str | Path, every_n_iterations: int = 1000, num_samples: int = 64, seed: int = 0):
+    def __init__(
+        self, out_dir: str | Path, every_n_iterations: int = 1000, num_samples: int = 64, seed: int = 0
+    ):
         self.out_dir = Path(out_dir)
         self.every = every_n_iterations
         self.num_samples = num_samples

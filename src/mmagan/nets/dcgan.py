@@ -20,7 +20,12 @@ class DCGANGenerator(nn.Module):
     """z -> 4x4 -> ... -> resolution, halving channels at each transposed convolution."""
 
     def __init__(
-        self, latent_dim: int = 100, resolution: int = 32, channels: int = 3, width: int = 64, max_mult: int = 8
+        self,
+        latent_dim: int = 100,
+        resolution: int = 32,
+        channels: int = 3,
+        width: int = 64,
+        max_mult: int = 8,
     ) -> None:
         super().__init__()
         n = _levels(resolution)
@@ -31,7 +36,11 @@ class DCGANGenerator(nn.Module):
             nn.ReLU(True),
         ]
         for c_in, c_out in zip(ch[:-1], ch[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(True),
+            ]
         layers += [nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1), nn.Tanh()]
         self.main = nn.Sequential(*layers)
         self.latent_dim = latent_dim

@@ -9,7 +9,11 @@ from torch import Tensor, nn
 
 class MLPGenerator(nn.Module):
     def __init__(
-        self, latent_dim: int = 2, out_dim: int = 2, hidden: Sequence[int] = (400,) * 4, batch_norm: bool = True
+        self,
+        latent_dim: int = 2,
+        out_dim: int = 2,
+        hidden: Sequence[int] = (400,) * 4,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []

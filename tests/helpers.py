@@ -1,0 +1,29 @@
+"""Helpers the tests import (tests/ is on pytest's pythonpath; it is not a package)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Small nets and data so an end-to-end fit takes seconds on 2 cores.
+TINY_MLP = ["net.g_hidden=[32,32]", "net.d_hidden=[32,32]", "net.d_maxout_pieces=2"]
+TINY = [
+    "data.num_samples=2000",
+    "data.batch_size=50",
+    "eval.num_samples=500",
+    "eval.batch_size=250",
+    "callbacks.progress_bar.refresh_rate=0",
+    "logger=csv",
+    "trainer.log_every_n_steps=5",
+]
+
+
+def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    """mmagan-train as a user runs it, in a fresh process."""
+    exe = Path(sys.executable).with_name("mmagan-train")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )

@@ -1,0 +1,81 @@
+"""Every bad value stops before training with one line naming the key, the value and what is allowed."""
+
+import pytest
+from helpers import run_cli
+
+from mmagan.errors import ConfigError
+from mmagan.train import build
+
+BAD = [
+    (["model.objective.num_heads=0"], r"model\.objective\.num_heads=0 .*>= 1"),
+    (["model.objective.tau=1.5"], r"model\.objective\.tau=1\.5 .*0 < tau < 1"),
+    (["model.objective.tau=0"], r"model\.objective\.tau=0 "),
+    (["model.objective.lambda_div=-0.1"], r"model\.objective\.lambda_div=-0\.1 .*>= 0"),
+    (["model.objective.diversity_batch_size=0"], r"diversity_batch_size=0 .*>= 1"),
+    (["model.objective.tau=high"], r"model\.objective\.tau='high'"),
+    (["model=wgan_gp", "model.objective.n_critic=0"], r"n_critic=0 .*>= 1"),
+    (
+        ["model.objective.name=lsgan"],
+        r"model\.objective\.name='lsgan' .*one of \['dcgan', 'gan', 'mmagan', 'wgan_gp'\]",
+    ),
+    (["+model.objective.kappa=3"], r"model\.objective\.kappa is not a known key"),
+    (["net.name=resnet"], r"net\.name='resnet' .*one of"),
+    (["net=dcgan"], r"net\.name='dcgan' needs square images .*shape \(2,\)"),
+    (["model.optimizer.lr_g=0"], r"model\.optimizer\.lr_g=0 .*> 0"),
+    (["model.optimizer.betas=[0.5]"], r"model\.optimizer\.betas=\[0\.5\]"),
+    (["iterations=0"], r"iterations=0 .*-1 or an integer >= 1"),
+    (["iterations=-1"], r"iterations=-1 needs trainer\.max_epochs"),
+    (["trainer.precision=8-mixed"], r"trainer\.precision='8-mixed' .*bf16-mixed"),
+    (["trainer.precision=16-mixed"], r"16-mixed' is invalid on the CPU"),
+    (["+trainer.gradient_clip_val=1.0"], r"trainer\.gradient_clip_val cannot be set"),
+    (["+trainer.max_steps=10"], r"trainer\.max_steps cannot be set.*iterations"),
+    (["+trainer.foo=1"], r"trainer\.foo is not an argument of lightning\.Trainer"),
+    (["data.batch_size=0"], r"data\.batch_size=0 .*>= 1"),
+    (["data.num_samples=10"], r"data\.num_samples=10 .*one training step's batch \(50"),
+    (["model.ema.enabled=true", "model.ema.decay=1.0"], r"model\.ema\.decay=1\.0 .*0 < decay < 1"),
+    (["seed=-3"], r"seed=-3 "),
+    (["ckpt_path=/nonexistent/last.ckpt"], r"ckpt_path='/nonexistent/last\.ckpt' is not a file"),
+    (
+        ["logger=wandb", "logger.wandb.mode=sometimes"],
+        r"logger\.wandb\.mode='sometimes' .*auto, online or offline",
+    ),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD, ids=[" ".join(o) for o, _ in BAD])
+def test_bad_value_is_named_before_training(make_cfg, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        build(make_cfg(*overrides))
+
+
+def test_batch_norm_in_the_wgan_gp_critic_is_refused(make_cfg):
+    from mmagan.config_validation import validate_net
+
+    cfg = make_cfg("model=wgan_gp", "net=dcgan", "net.d_norm=batch")
+    with pytest.raises(ConfigError, match="gradient penalty"):
+        validate_net(cfg, (3, 32, 32))
+    validate_net(make_cfg("model=wgan_gp", "net=dcgan"), (3, 32, 32))  # auto: no batch norm
+
+
+def test_cli_prints_one_line_and_no_traceback(tmp_path):
+    result = run_cli("model.objective.tau=1.5", cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in out
+    errors = [line for line in out.splitlines() if "config error" in line]
+    assert len(errors) == 1 and "model.objective.tau=1.5" in errors[0]
+    assert not list(tmp_path.glob("outputs/train/runs/*/checkpoints"))  # nothing was trained
+
+
+@pytest.mark.parametrize("experiment", ["ring_pacgan", "grid_pacgan"])
+@pytest.mark.parametrize("model", ["mmagan", "dcgan", "gan", "wgan_gp"])
+def test_experiment_configs_pass_validation(tmp_path, experiment, model):
+    from mmagan.configs import compose
+
+    cfg = compose(
+        "train", [f"experiment={experiment}", f"model={model}", f"paths.output_dir={tmp_path}", "logger=csv"]
+    )
+    run = build(cfg)
+    assert cfg.trainer.max_epochs == 400 and cfg.data.batch_size == 100
+    assert run.datamodule.mixture.modes.shape[0] == (8 if experiment == "ring_pacgan" else 25)
+    assert run.trainer.max_epochs == 400
