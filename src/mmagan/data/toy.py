@@ -1,0 +1,87 @@
+"""2-D Gaussian mixtures with known modes: the PacGAN ring and grid."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+
+from mmagan.data.base import GANDataModule
+from mmagan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """Equal-weight isotropic Gaussians at `modes` (n, 2) with a common `std`."""
+
+    modes: Tensor
+    std: float
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        idx = torch.randint(len(self.modes), (n,), generator=generator)
+        return self.modes[idx] + self.std * torch.randn(n, self.modes.shape[1], generator=generator)
+
+
+def ring(num_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
+    angles = torch.arange(num_modes, dtype=torch.float64) * (2 * math.pi / num_modes)
+    modes = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+    return GaussianMixture(modes.float(), std)
+
+
+def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    axis = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
+    modes = torch.cartesian_prod(axis, axis)
+    return GaussianMixture(modes, std)
+
+
+MIXTURES = {"ring": ring, "grid": grid}
+
+
+def _build_mixture(name: str, kwargs: dict) -> GaussianMixture:
+    known = set(inspect.signature(MIXTURES[name]).parameters)
+    for key, value in kwargs.items():
+        if key not in known:
+            raise ConfigError(f"data.mixture.{key} is not a parameter of the {name} mixture; known: {sorted(known)}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"data.mixture.{key}={value!r} is invalid: must be a number > 0")
+    return MIXTURES[name](**kwargs)
+
+
+class ToyDataModule(GANDataModule):
+    """A fixed training set drawn once from a mixture (PacGAN: 100k samples)."""
+
+    sample_shape = (2,)
+
+    def __init__(
+        self,
+        name: str = "ring",
+        num_samples: int = 100_000,
+        batch_size: int = 100,
+        seed: int = 0,
+        mixture: dict | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(batch_size=batch_size, **kwargs)
+        if name not in MIXTURES:
+            raise KeyError(f"unknown toy data set {name!r}; known: {sorted(MIXTURES)}")
+        self.mixture = _build_mixture(name, dict(mixture or {}))
+        if not isinstance(num_samples, int) or num_samples < self.step_batch_size:
+            raise ConfigError(
+                f"data.num_samples={num_samples!r} is invalid: must be an integer >= one training step's batch "
+                f"({self.step_batch_size} = data.batch_size x critic steps)"
+            )
+        self.num_samples, self.seed = num_samples, seed
+        self.train_set: TensorDataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            g = torch.Generator().manual_seed(self.seed)
+            self.train_set = TensorDataset(self.mixture.sample(self.num_samples, g))
+
+    def train_dataloader(self) -> DataLoader:
+        # In-memory tensors: worker processes would only add overhead.
+        return DataLoader(self.train_set, batch_size=self.step_batch_size, shuffle=True, drop_last=True)
