@@ -1,6 +1,7 @@
 """Every bad value stops before training with one line naming the key, the value and what is allowed."""
 
 import pytest
+import torch
 from helpers import run_cli
 
 from mmagan.errors import ConfigError
@@ -46,6 +47,13 @@ BAD = [
 def test_bad_value_is_named_before_training(make_cfg, overrides, message):
     with pytest.raises(ConfigError, match=message):
         build(make_cfg(*overrides))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal of a GPU trainer without a GPU")
+@pytest.mark.parametrize("trainer", ["gpu", "ddp"])
+def test_gpu_trainer_without_a_gpu_is_refused(make_cfg, trainer):
+    with pytest.raises(ConfigError, match=r"trainer\.accelerator='gpu' is invalid here: no CUDA GPU"):
+        build(make_cfg(f"trainer={trainer}"))
 
 
 def test_batch_norm_in_the_wgan_gp_critic_is_refused(make_cfg):

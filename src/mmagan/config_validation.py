@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning as L
+import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from mmagan.data import DATASETS
@@ -153,6 +154,12 @@ def validate_trainer(cfg: DictConfig) -> None:
             raise ConfigError(f"trainer.{key} cannot be set: {RESERVED_TRAINER_KEYS[key]}")
         if key not in known:
             raise ConfigError(f"trainer.{key} is not an argument of lightning.Trainer")
+    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.accelerator={accelerator!r} is invalid here: no CUDA GPU is visible; "
+            "use trainer=cpu (or trainer.accelerator=cpu)"
+        )
     precision = check(cfg, "trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {list(PRECISIONS)}")
     if str(precision) == "16-mixed" and cfg.trainer.accelerator == "cpu":
         raise ConfigError("trainer.precision='16-mixed' is invalid on the CPU: use bf16-mixed or 32-true")

@@ -12,11 +12,16 @@ from mmagan.data.toy import MIXTURES, ToyDataModule
 DATASETS = {name: ToyDataModule for name in MIXTURES}
 
 
-def build_datamodule(cfg: Any, batches_per_step: int, eval_samples: int, eval_batch_size: int) -> GANDataModule:
+def build_datamodule(
+    cfg: Any, batches_per_step: int, eval_samples: int, eval_batch_size: int
+) -> GANDataModule:
     kwargs = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
     name = kwargs["name"]
     if name not in DATASETS:
         raise KeyError(f"unknown data set {name!r}; known: {sorted(DATASETS)}")
     return DATASETS[name](
-        **kwargs, batches_per_step=batches_per_step, eval_samples=eval_samples, eval_batch_size=eval_batch_size
+        **kwargs,
+        batches_per_step=batches_per_step,
+        eval_samples=eval_samples,
+        eval_batch_size=eval_batch_size,
     )

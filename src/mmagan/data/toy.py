@@ -45,7 +45,9 @@ def _build_mixture(name: str, kwargs: dict) -> GaussianMixture:
     known = set(inspect.signature(MIXTURES[name]).parameters)
     for key, value in kwargs.items():
         if key not in known:
-            raise ConfigError(f"data.mixture.{key} is not a parameter of the {name} mixture; known: {sorted(known)}")
+            raise ConfigError(
+                f"data.mixture.{key} is not a parameter of the {name} mixture; known: {sorted(known)}"
+            )
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"data.mixture.{key}={value!r} is invalid: must be a number > 0")
     return MIXTURES[name](**kwargs)
@@ -71,7 +73,8 @@ class ToyDataModule(GANDataModule):
         self.mixture = _build_mixture(name, dict(mixture or {}))
         if not isinstance(num_samples, int) or num_samples < self.step_batch_size:
             raise ConfigError(
-                f"data.num_samples={num_samples!r} is invalid: must be an integer >= one training step's batch "
+                f"data.num_samples={num_samples!r} is invalid: must be an integer >= "
+                f"one training step's batch "
                 f"({self.step_batch_size} = data.batch_size x critic steps)"
             )
         self.num_samples, self.seed = num_samples, seed
