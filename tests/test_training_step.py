@@ -31,13 +31,13 @@ class PhaseSpy(L.Callback):
     def on_train_start(self, trainer, pl_module):
         G, D = pl_module.generator, pl_module.discriminator
         opt_d, opt_g = trainer.optimizers
-        self.events.append(("start", _params(G), _grads(G), _params(D), _grads(D)))
-        opt_d.register_step_post_hook(
-            lambda *_: self.events.append(("d", _params(G), _grads(G), _params(D), _grads(D)))
-        )
-        opt_g.register_step_post_hook(
-            lambda *_: self.events.append(("g", _params(G), _grads(G), _params(D), _grads(D)))
-        )
+
+        def snap(kind):
+            self.events.append((kind, _params(G), _grads(G), _params(D), _grads(D)))
+
+        snap("start")
+        opt_d.register_step_post_hook(lambda *_: snap("d"))
+        opt_g.register_step_post_hook(lambda *_: snap("g"))
 
 
 @pytest.mark.parametrize("model", ["mmagan", "wgan_gp"])

@@ -161,7 +161,7 @@ def validate_trainer(cfg: DictConfig) -> None:
             "use trainer=cpu (or trainer.accelerator=cpu)"
         )
     precision = check(cfg, "trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {list(PRECISIONS)}")
-    if str(precision) == "16-mixed" and cfg.trainer.accelerator == "cpu":
+    if str(precision) == "16-mixed" and accelerator == "cpu":
         raise ConfigError("trainer.precision='16-mixed' is invalid on the CPU: use bf16-mixed or 32-true")
     iterations = check(
         cfg, "iterations", lambda v: _is_int(v) and (v == -1 or v >= 1), "-1 or an integer >= 1"
