@@ -7,3 +7,7 @@ class ConfigError(ValueError):
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
+
+
+class DataError(ValueError):
+    """A data set is missing, empty or unreadable; raised before training starts."""

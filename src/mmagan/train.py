@@ -18,7 +18,7 @@ from mmagan.config_validation import validate_config, validate_net
 from mmagan.configs import config_dir
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
-from mmagan.errors import ConfigError, NonFiniteLossError
+from mmagan.errors import ConfigError, DataError, NonFiniteLossError
 from mmagan.gan_module import GANModule
 from mmagan.loggers import build_loggers
 from mmagan.nets import build_nets
@@ -72,9 +72,7 @@ def build(cfg: DictConfig) -> Run:
         eval_samples=cfg.eval.num_samples,
         eval_seed=cfg.eval.seed,
     )
-    callbacks = build_callbacks(
-        cfg.callbacks, run_dir, module.steps_per_iteration, has_modes=hasattr(datamodule, "mixture")
-    )
+    callbacks = build_callbacks(cfg.callbacks, run_dir, module.steps_per_iteration, datamodule)
     loggers = build_loggers(cfg.logger, run_dir)
     trainer = L.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
@@ -112,6 +110,9 @@ def main(cfg: DictConfig) -> None:
         train(cfg)
     except ConfigError as e:
         log.error("config error: %s", e)
+        sys.exit(2)
+    except DataError as e:
+        log.error("data error: %s", e)
         sys.exit(2)
     except NonFiniteLossError as e:
         log.error("training stopped: %s", e)

@@ -12,9 +12,12 @@ from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoin
 from mmagan.callbacks.metrics_file import MetricsFile
 from mmagan.callbacks.mode_coverage import ModeCoverage
 from mmagan.callbacks.sample_snapshots import SampleSnapshots
+from mmagan.callbacks.stacked_modes import StackedModeCount
 
 
-def build_callbacks(cfg: Any, run_dir: Path, steps_per_iteration: int, has_modes: bool) -> list[L.Callback]:
+def build_callbacks(
+    cfg: Any, run_dir: Path, steps_per_iteration: int, datamodule: L.LightningDataModule
+) -> list[L.Callback]:
     ckpt_dir = run_dir / "checkpoints"
     callbacks: list[L.Callback] = [
         IterationCheckpoint(
@@ -35,8 +38,10 @@ def build_callbacks(cfg: Any, run_dir: Path, steps_per_iteration: int, has_modes
         ),
         MetricsFile(run_dir / "metrics.json"),
     ]
-    if has_modes and cfg.mode_coverage.enabled:
+    if cfg.mode_coverage.enabled and hasattr(datamodule, "mixture"):
         callbacks.append(ModeCoverage(run_dir / "plots", threshold=cfg.mode_coverage.threshold))
+    if cfg.mode_coverage.enabled and hasattr(datamodule, "classify_channels"):
+        callbacks.append(StackedModeCount())
     if cfg.progress_bar.refresh_rate > 0:
         callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
     return callbacks

@@ -7,9 +7,17 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from mmagan.data.base import GANDataModule
+from mmagan.data.celeba_hq import CelebAHQDataModule
+from mmagan.data.cifar10 import CIFAR10DataModule
+from mmagan.data.stacked import STACKED, StackedDigitsDataModule
 from mmagan.data.toy import MIXTURES, ToyDataModule
 
-DATASETS = {name: ToyDataModule for name in MIXTURES}
+DATASETS: dict[str, type[GANDataModule]] = {
+    **{name: ToyDataModule for name in MIXTURES},
+    **{name: StackedDigitsDataModule for name in STACKED},
+    "cifar10": CIFAR10DataModule,
+    "celeba_hq": CelebAHQDataModule,
+}
 
 
 def build_datamodule(

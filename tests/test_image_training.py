@@ -1,0 +1,89 @@
+"""Short MMA-GAN fits on every image data set, through the composed config, and the paper's
+experiment configs with every model."""
+
+import json
+
+import numpy as np
+import pytest
+from fake_data import fake_cifar10, fake_mnist, write_images
+from helpers import run_cli
+
+from mmagan.configs import compose
+from mmagan.train import build, train
+
+TINY_DCGAN = ["net=dcgan", "net.g_width=8", "net.d_width=8", "iterations=4", "trainer.val_check_interval=2"]
+SMALL_EVAL = ["data.batch_size=8", "eval.num_samples=64", "eval.batch_size=32"]
+
+
+@pytest.fixture
+def make_cfg(tmp_path):
+    """compose('train') for image data, quiet, writing into tmp_path/run."""
+
+    def make(*overrides: str):
+        quiet = ["callbacks.progress_bar.refresh_rate=0", "logger=csv", "trainer.log_every_n_steps=2"]
+        return compose("train", [*quiet, f"paths.output_dir={tmp_path / 'run'}", *overrides])
+
+    return make
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    fake_cifar10(d / "cifar10")
+    fake_mnist(d / "mnist")
+    write_images(d / "faces", 20, size=(40, 36))
+    return d
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["data=cifar10"],
+        ["data=celeba_hq", "data.source=${paths.data_dir}/faces", "data.resolution=32"],
+        ["data=stacked_mnist", "data.num_samples=100"],
+        ["data=stacked_digits", "data.num_samples=100"],
+    ],
+    ids=["cifar10", "celeba_hq", "stacked_mnist", "stacked_digits"],
+)
+def test_short_mmagan_fit_on_each_image_data_set(make_cfg, data_dir, tmp_path, data):
+    cfg = make_cfg(*data, *TINY_DCGAN, *SMALL_EVAL, f"paths.data_dir={data_dir}")
+    figures = train(cfg)
+    assert figures["iteration"] == 4 and figures["finished"] == 1
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["train/loss_d"] == pytest.approx(figures["train/loss_d"])
+    if data[0].startswith("data=stacked"):
+        assert 1 <= figures["modes/modes"] <= 64 and figures["modes/kl"] > 0
+
+
+@pytest.mark.parametrize("model", ["mmagan", "dcgan", "wgan_gp"])
+@pytest.mark.parametrize(
+    ("experiment", "resolution"),
+    [("cifar10", 32), ("celeba_hq_128", 128), ("celeba_hq_256", 256)],
+)
+def test_paper_experiment_configs_build_for_every_model(make_cfg, tmp_path, experiment, resolution, model):
+    source = []
+    if experiment.startswith("celeba"):
+        np.save(tmp_path / "faces.npy", np.zeros((200, 3, resolution, resolution), dtype=np.uint8))
+        source = [f"data.source={tmp_path / 'faces.npy'}"]
+    cfg = make_cfg(f"experiment={experiment}", f"model={model}", *source)
+    assert cfg.trainer.max_epochs == 100 and cfg.iterations == -1 and cfg.eval.num_samples == 10000
+    run = build(cfg)
+    assert run.datamodule.sample_shape == (3, resolution, resolution)
+    assert run.module.generator(run.module.eval_latents[:2]).shape == (2, 3, resolution, resolution)
+    assert run.module.objective.num_heads == (8 if model == "mmagan" else 1)
+
+
+@pytest.mark.parametrize("digits", ["mnist", "digits"])
+def test_veegan_stacked_experiment_configs(make_cfg, digits):
+    cfg = make_cfg(f"experiment=stacked_{digits}_veegan")
+    assert cfg.data.num_samples == 128000 and cfg.data.batch_size == 64 and cfg.trainer.max_epochs == 50
+    assert cfg.eval.num_samples == 26000 and cfg.net.latent_dim == 100
+    assert cfg.model.optimizer.lr_g == 2e-4 and list(cfg.model.optimizer.betas) == [0.5, 0.999]
+
+
+def test_cli_missing_data_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("data=cifar10", "data.download=false", "net=dcgan", "logger=csv", cwd=tmp_path)
+    assert result.returncode == 2
+    out = result.stdout + result.stderr
+    assert "Traceback" not in out
+    assert f"data error: cifar-10-python.tar.gz is not in {tmp_path / 'data' / 'cifar10'}" in out
