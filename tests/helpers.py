@@ -19,6 +19,18 @@ TINY = [
     "trainer.log_every_n_steps=5",
 ]
 
+# A short DCGAN run on the bundled 8x8 digits, stacked (no download, about a second).
+TINY_STACKED_DIGITS = [
+    "data=stacked_digits",
+    "data.num_samples=200",
+    "data.batch_size=16",
+    "net=dcgan",
+    "net.g_width=8",
+    "net.d_width=8",
+    "logger=csv",
+    "callbacks.progress_bar.refresh_rate=0",
+]
+
 
 def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     """mmagan-train as a user runs it, in a fresh process."""
@@ -27,3 +39,13 @@ def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedPr
     return subprocess.run(
         [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
     )
+
+
+# Image metrics without downloaded weights: the tiny extractor (tests/tiny_extractor.py) for
+# FID/IS/KID, LPIPS with a random AlexNet trunk.
+OFFLINE_METRICS = [
+    "fidelity.feature_extractor=tiny-test-extractor",
+    "fidelity.feature_extractor_class=tiny_extractor.TinyExtractor",
+    "fidelity.progress=false",
+    "callbacks.lpips_diversity.random_trunk=true",
+]

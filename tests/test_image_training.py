@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 from fake_data import fake_cifar10, fake_mnist, write_images
-from helpers import run_cli
+from helpers import OFFLINE_METRICS, run_cli
 
 from mmagan.configs import compose
 from mmagan.train import build, train
@@ -65,7 +65,13 @@ def test_paper_experiment_configs_build_for_every_model(make_cfg, tmp_path, expe
     if experiment.startswith("celeba"):
         np.save(tmp_path / "faces.npy", np.zeros((200, 3, resolution, resolution), dtype=np.uint8))
         source = [f"data.source={tmp_path / 'faces.npy'}"]
-    cfg = make_cfg(f"experiment={experiment}", f"model={model}", *source)
+    cfg = make_cfg(
+        f"experiment={experiment}",
+        f"model={model}",
+        *source,
+        *OFFLINE_METRICS,
+        f"fidelity.cache_dir={tmp_path}",
+    )
     assert cfg.trainer.max_epochs == 100 and cfg.iterations == -1 and cfg.eval.num_samples == 10000
     run = build(cfg)
     assert run.datamodule.sample_shape == (3, resolution, resolution)

@@ -181,7 +181,30 @@ def validate_callbacks(cfg: DictConfig) -> None:
     check(cfg, c + "sample_snapshots.every_n_iterations", int_at_least(0), "an integer >= 0")
     check(cfg, c + "sample_snapshots.num_samples", int_at_least(1), "an integer >= 1")
     check(cfg, c + "mode_coverage.threshold", lambda v: _is_number(v) and v > 0, "a number > 0")
+    from mmagan.metrics.fidelity import FIDELITY_METRICS
+
+    check(
+        cfg,
+        c + "fidelity.metrics",
+        lambda v: all(m in FIDELITY_METRICS for m in v) and len(set(v)) == len(v),
+        f"a list of distinct names from {list(FIDELITY_METRICS)} (LPIPS: callbacks.lpips_diversity)",
+    )
+    check(cfg, c + "fidelity.every_n_validations", int_at_least(1), "an integer >= 1")
+    check(cfg, c + "fidelity.keep_best_fid", lambda v: isinstance(v, bool), "true or false")
+    check(cfg, c + "lpips_diversity.enabled", lambda v: isinstance(v, bool), "true or false")
+    check(cfg, c + "lpips_diversity.num_samples", int_at_least(2), "an integer >= 2")
+    check(cfg, c + "lpips_diversity.minibatch", int_at_least(2), "an integer >= 2")
+    check(cfg, c + "lpips_diversity.every_n_validations", int_at_least(1), "an integer >= 1")
+    validate_fidelity(cfg)
     check(cfg, c + "progress_bar.refresh_rate", int_at_least(0), "an integer >= 0 (0 hides the bar)")
+
+
+def validate_fidelity(cfg: DictConfig) -> None:
+    from mmagan.metrics.fidelity import FidelitySettings
+
+    _unknown_keys(cfg, "fidelity", set(FidelitySettings.__dataclass_fields__))
+    for key in ("batch_size", "is_splits", "kid_subsets", "kid_subset_size"):
+        check(cfg, f"fidelity.{key}", int_at_least(1), "an integer >= 1")
 
 
 def validate_logger(cfg: DictConfig) -> None:

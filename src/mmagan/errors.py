@@ -1,5 +1,11 @@
 """Errors that end a run with one clear line instead of a stack trace."""
 
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
 
 class ConfigError(ValueError):
     """A config value is out of range or unknown; raised before training starts."""
@@ -11,3 +17,19 @@ class NonFiniteLossError(RuntimeError):
 
 class DataError(ValueError):
     """A data set is missing, empty or unreadable; raised before training starts."""
+
+
+def exit_on_user_error(command: Callable[[], object]) -> object:
+    """Run a command; a user's mistake ends it with one line and exit status 2 (a bad run with 1)."""
+    log = logging.getLogger("mmagan")
+    try:
+        return command()
+    except ConfigError as e:
+        log.error("config error: %s", e)
+        sys.exit(2)
+    except DataError as e:
+        log.error("data error: %s", e)
+        sys.exit(2)
+    except NonFiniteLossError as e:
+        log.error("training stopped: %s", e)
+        sys.exit(1)

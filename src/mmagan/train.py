@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,16 +10,18 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-from mmagan.callbacks import build_callbacks
+from mmagan.callbacks import build_callbacks, fidelity_settings
 from mmagan.callbacks.metrics_file import MetricsFile
 from mmagan.callbacks.mode_coverage import ModeCoverage
 from mmagan.config_validation import validate_config, validate_net
 from mmagan.configs import config_dir
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
-from mmagan.errors import ConfigError, DataError, NonFiniteLossError
+from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.gan_module import GANModule
 from mmagan.loggers import build_loggers
+from mmagan.metrics.fidelity import FidelitySettings
+from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import build_nets
 from mmagan.objectives import build_objective
 
@@ -38,16 +39,8 @@ class Run:
         return next((c for c in self.trainer.callbacks if isinstance(c, kind)), None)
 
 
-def build(cfg: DictConfig) -> Run:
-    """Everything a run needs, after every value has been checked."""
-    validate_config(cfg)
-    if cfg.ckpt_path is not None and not Path(cfg.ckpt_path).is_file():
-        raise ConfigError(
-            f"ckpt_path={cfg.ckpt_path!r} is not a file; give the path of a .ckpt to resume from"
-        )
-    run_dir = Path(cfg.paths.output_dir)
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-
+def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
+    """The GAN module and DataModule a validated config describes (training and mmagan-eval)."""
     objective = build_objective(**cfg.model.objective)
     datamodule = build_datamodule(
         cfg.data, objective.d_steps, eval_samples=cfg.eval.num_samples, eval_batch_size=cfg.eval.batch_size
@@ -72,7 +65,37 @@ def build(cfg: DictConfig) -> Run:
         eval_samples=cfg.eval.num_samples,
         eval_seed=cfg.eval.seed,
     )
-    callbacks = build_callbacks(cfg.callbacks, run_dir, module.steps_per_iteration, datamodule)
+    return module, datamodule
+
+
+def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: FidelitySettings) -> None:
+    """Image metrics need image data and their weights: fetched now, or refused before training."""
+    uses_fidelity = bool(cfg.callbacks.fidelity.metrics)
+    uses_lpips = cfg.callbacks.lpips_diversity.enabled
+    if (uses_fidelity or uses_lpips) and len(datamodule.sample_shape) != 3:
+        raise ConfigError(
+            f"callbacks.fidelity.metrics / callbacks.lpips_diversity need image data; data {cfg.data.name!r} "
+            "is not images: use mode counting (callbacks.mode_coverage) instead"
+        )
+    if uses_fidelity:
+        fidelity.weights()
+    if uses_lpips and not cfg.callbacks.lpips_diversity.random_trunk:
+        alexnet_weights(fidelity.lpips_trunk_weights_path)
+
+
+def build(cfg: DictConfig) -> Run:
+    """Everything a run needs, after every value has been checked."""
+    validate_config(cfg)
+    if cfg.ckpt_path is not None and not Path(cfg.ckpt_path).is_file():
+        raise ConfigError(
+            f"ckpt_path={cfg.ckpt_path!r} is not a file; give the path of a .ckpt to resume from"
+        )
+    run_dir = Path(cfg.paths.output_dir)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    module, datamodule = build_model(cfg)
+    fidelity = fidelity_settings(cfg.fidelity)
+    check_metric_inputs(cfg, datamodule, fidelity)
+    callbacks = build_callbacks(cfg.callbacks, run_dir, module.steps_per_iteration, datamodule, fidelity)
     loggers = build_loggers(cfg.logger, run_dir)
     trainer = L.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
@@ -106,17 +129,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> None:
-    try:
-        train(cfg)
-    except ConfigError as e:
-        log.error("config error: %s", e)
-        sys.exit(2)
-    except DataError as e:
-        log.error("data error: %s", e)
-        sys.exit(2)
-    except NonFiniteLossError as e:
-        log.error("training stopped: %s", e)
-        sys.exit(1)
+    exit_on_user_error(lambda: train(cfg))
 
 
 if __name__ == "__main__":

@@ -6,17 +6,28 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from omegaconf import OmegaConf
 
 from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoint
+from mmagan.callbacks.evaluation import FidelityMetrics, LPIPSDiversity
 from mmagan.callbacks.metrics_file import MetricsFile
 from mmagan.callbacks.mode_coverage import ModeCoverage
 from mmagan.callbacks.sample_snapshots import SampleSnapshots
 from mmagan.callbacks.stacked_modes import StackedModeCount
+from mmagan.metrics.fidelity import FidelitySettings
+
+
+def fidelity_settings(cfg: Any) -> FidelitySettings:
+    return FidelitySettings(**OmegaConf.to_container(cfg, resolve=True))
 
 
 def build_callbacks(
-    cfg: Any, run_dir: Path, steps_per_iteration: int, datamodule: L.LightningDataModule
+    cfg: Any,
+    run_dir: Path,
+    steps_per_iteration: int,
+    datamodule: L.LightningDataModule,
+    fidelity: FidelitySettings,
 ) -> list[L.Callback]:
     ckpt_dir = run_dir / "checkpoints"
     callbacks: list[L.Callback] = [
@@ -42,6 +53,32 @@ def build_callbacks(
         callbacks.append(ModeCoverage(run_dir / "plots", threshold=cfg.mode_coverage.threshold))
     if cfg.mode_coverage.enabled and hasattr(datamodule, "classify_channels"):
         callbacks.append(StackedModeCount())
+    if cfg.fidelity.metrics:
+        every = cfg.fidelity.every_n_validations
+        callbacks.append(FidelityMetrics(list(cfg.fidelity.metrics), fidelity, every))
+        if "fid" in cfg.fidelity.metrics and cfg.fidelity.keep_best_fid:
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=ckpt_dir,
+                    filename="best-fid",
+                    monitor="metrics/fid",
+                    mode="min",
+                    save_top_k=1,
+                    save_last=False,
+                    auto_insert_metric_name=False,
+                )
+            )
+    lp = cfg.lpips_diversity
+    if lp.enabled:
+        callbacks.append(
+            LPIPSDiversity(
+                lp.num_samples,
+                lp.minibatch,
+                fidelity.lpips_trunk_weights_path,
+                lp.random_trunk,
+                lp.every_n_validations,
+            )
+        )
     if cfg.progress_bar.refresh_rate > 0:
         callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
     return callbacks

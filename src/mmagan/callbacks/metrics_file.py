@@ -52,10 +52,22 @@ class MetricsFile(L.Callback):
         )
         figures = dict(self.figures)
         if trainer.is_global_zero:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".json.tmp")
-            # NaN and inf are written as null: strict JSON readers (and dashboards) reject them.
-            safe = {k: (v if math.isfinite(v) else None) for k, v in sorted(figures.items())}
-            tmp.write_text(json.dumps(safe, indent=2) + "\n")
-            os.replace(tmp, self.path)  # never a half-written file
+            write_json(self.path, {k: (v if math.isfinite(v) else None) for k, v in sorted(figures.items())})
         return figures
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write through a temporary file and rename: never a half-written file. NaN and inf must be
+    given as None (null): strict JSON readers and dashboards reject them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def merge_into_metrics(path: Path, figures: dict[str, float]) -> dict:
+    """Add `figures` to an existing metrics.json (keeping what training wrote)."""
+    merged = json.loads(path.read_text()) if path.is_file() else {}
+    merged.update({k: (v if math.isfinite(v) else None) for k, v in figures.items()})
+    write_json(path, dict(sorted(merged.items())))
+    return merged

@@ -45,6 +45,7 @@ class CelebAHQDataModule(ImageDataModule):
                 "mmagan-prepare, e.g. data.source=/data/celeba_hq/images1024x1024"
             )
         super().__init__(resolution=resolution, **kwargs)
+        self.name = name
         self.source = Path(source)
         self.cache_dir = Path(cache_dir)
         self.on_bad_image, self.on_small_image = on_bad_image, on_small_image

@@ -98,9 +98,13 @@ class CIFAR10DataModule(ImageDataModule):
         if not isinstance(download, bool):
             raise ConfigError(f"data.download={download!r} is invalid: must be true or false")
         super().__init__(resolution=32, **kwargs)
+        self.name = name
         self.root, self.source, self.download = Path(root), source, download
         self.split, self.cache_dir = split, Path(cache_dir)
         self.test_set: ImageArray | None = None
+
+    def reference_key(self) -> str:
+        return f"cifar10-{self.split}-32"
 
     def prepare_data(self) -> None:
         if self.source == "torchvision":

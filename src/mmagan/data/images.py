@@ -155,5 +155,9 @@ class ImageDataModule(GANDataModule):
         return batch
 
     def reference_images(self) -> ImageArray:
-        """The real images metrics compare against (by default the training images)."""
+        """The real images metrics compare against: the whole training set (fid50k_full)."""
         return self.train_set
+
+    def reference_key(self) -> str:
+        """Names the reference images in metric caches (a content fingerprint is added to it)."""
+        return f"{self.name}-{self.sample_shape[-1]}"

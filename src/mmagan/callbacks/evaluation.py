@@ -1,0 +1,122 @@
+"""FID / IS / KID / precision-recall and LPIPS diversity on the validation samples.
+
+Validation is G sampling the fixed evaluation latents (`eval.num_samples`, EMA weights where
+enabled), so these callbacks score the same samples as every other metric. Under DDP each rank
+generates its share; the shares are gathered to rank 0, which computes the figures, and the values
+are broadcast so every rank logs the same (a best-FID checkpoint needs them everywhere).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from mmagan.metrics.fidelity import FidelitySettings, fidelity_metrics, images_fingerprint, to_uint8
+from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
+
+log = logging.getLogger("mmagan")
+
+
+class _ValidationSamples(L.Callback):
+    """Collects the validation samples on rank 0 (CPU), every `every_n_validations` validations."""
+
+    def __init__(self, every_n_validations: int = 1, max_samples: int | None = None) -> None:
+        self.every = every_n_validations
+        self.max_samples = max_samples
+        self._validations = 0
+        self._samples: list[Tensor] = []
+        self._due = False
+
+    def convert(self, samples: Tensor) -> Tensor:
+        return samples.detach().cpu()
+
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self._samples = []
+        self._due = not trainer.sanity_checking and self._validations % self.every == 0
+        if not trainer.sanity_checking:
+            self._validations += 1
+
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
+        if not self._due:
+            return
+        if self.max_samples is not None and sum(len(s) for s in self._samples) >= self.max_samples:
+            return
+        samples = outputs.detach()
+        if trainer.world_size > 1:
+            samples = pl_module.all_gather(samples).flatten(0, 1)
+        if trainer.is_global_zero:
+            self._samples.append(self.convert(samples))
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not self._due:
+            return
+        figures: dict[str, float] | None = None
+        if trainer.is_global_zero:
+            samples = torch.cat(self._samples)
+            if self.max_samples is not None:
+                samples = samples[: self.max_samples]
+            start = time.perf_counter()
+            figures = self.compute(trainer, pl_module, samples)
+            figures[f"{self.timer_name}_seconds"] = time.perf_counter() - start
+        self._samples = []
+        if trainer.world_size > 1:
+            figures = trainer.strategy.broadcast(figures, src=0)
+        pl_module.log_dict({f"metrics/{k}": v for k, v in figures.items()}, sync_dist=False)
+
+    timer_name = "eval"
+
+    def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class FidelityMetrics(_ValidationSamples):
+    """`metrics` of fid, is, kid, prc on every `every_n_validations`-th validation's samples,
+    against the DataModule's reference images (their features cached on disk once)."""
+
+    timer_name = "fidelity"
+
+    def __init__(self, metrics: list[str], settings: FidelitySettings, every_n_validations: int = 1) -> None:
+        super().__init__(every_n_validations)
+        self.metrics = list(metrics)
+        self.settings = settings
+
+    def convert(self, samples: Tensor) -> Tensor:
+        return to_uint8(samples)
+
+    def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
+        dm = trainer.datamodule
+        real = dm.reference_images()
+        key = f"{dm.reference_key()}-{images_fingerprint(real)}"
+        return fidelity_metrics(samples, self.metrics, self.settings, real=real, real_key=key)
+
+
+class LPIPSDiversity(_ValidationSamples):
+    """Mean LPIPS over pairs within minibatches of the first `num_samples` validation samples."""
+
+    timer_name = "lpips"
+
+    def __init__(
+        self,
+        num_samples: int = 1000,
+        minibatch: int = 64,
+        trunk_weights_path: str | None = None,
+        random_trunk: bool = False,
+        every_n_validations: int = 1,
+    ) -> None:
+        super().__init__(every_n_validations, max_samples=num_samples)
+        self.minibatch = minibatch
+        self.trunk_weights_path, self.random_trunk = trunk_weights_path, random_trunk
+        self.model = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self.model = load_lpips(self.trunk_weights_path, self.random_trunk)
+
+    def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
+        self.model.to(pl_module.device)
+        return lpips_diversity(self.model, samples.to(pl_module.device), self.minibatch)

@@ -1,0 +1,101 @@
+"""mmagan-eval on a checkpoint of a short run, with the tiny extractor and a random LPIPS trunk."""
+
+import json
+
+import pytest
+from helpers import OFFLINE_METRICS, TINY_STACKED_DIGITS
+from omegaconf import OmegaConf
+
+from mmagan.configs import compose
+from mmagan.errors import ConfigError
+from mmagan.evaluate import evaluate
+from mmagan.train import train
+
+EVAL_OFFLINE = [o for o in OFFLINE_METRICS if o.startswith("fidelity.")] + ["lpips.random_trunk=true"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("eval")
+    run = tmp / "run"
+    cfg = compose(
+        "train",
+        [
+            *TINY_STACKED_DIGITS,
+            "iterations=3",
+            "eval.num_samples=32",
+            "eval.batch_size=32",
+            f"paths.data_dir={tmp / 'data'}",
+            f"paths.output_dir={run}",
+        ],
+    )
+    train(cfg)
+    (run / ".hydra").mkdir()
+    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")  # what mmagan-train's Hydra writes
+    return run
+
+
+def eval_cfg(run, *overrides):
+    return compose(
+        "eval",
+        [
+            f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+            "num_samples=300",
+            "batch_size=128",
+            "lpips.num_samples=64",
+            "lpips.minibatch=32",
+            "fidelity.kid_subsets=3",
+            *EVAL_OFFLINE,
+            *overrides,
+        ],
+    )
+
+
+def test_eval_writes_values_protocol_versions_and_merges_metrics(trained_run):
+    before = json.loads((trained_run / "metrics.json").read_text())
+    report = evaluate(eval_cfg(trained_run, "metrics=[fid,is,kid,prc,lpips]"))
+    saved = json.loads((trained_run / "eval" / "last.json").read_text())
+    assert saved["metrics"] == pytest.approx(report["metrics"])
+    for key in ("fid", "is", "kid", "precision", "recall", "lpips_diversity", "lpips_diversity_se"):
+        assert key in saved["metrics"], key
+    assert saved["iteration"] == 3 and saved["protocol"]["num_samples"] == 300
+    assert saved["protocol"]["reference"].endswith("all 200 training images")
+    assert {"torch", "torch-fidelity", "lpips", "mmagan"} <= set(saved["versions"])
+    merged = json.loads((trained_run / "metrics.json").read_text())
+    assert merged["eval/fid"] == pytest.approx(saved["metrics"]["fid"])
+    assert merged["train/loss_d"] == before["train/loss_d"]  # training figures kept
+
+
+def test_eval_is_deterministic_under_its_seed(trained_run):
+    a = evaluate(eval_cfg(trained_run, "metrics=[fid]", "seed=3"))["metrics"]["fid"]
+    b = evaluate(eval_cfg(trained_run, "metrics=[fid]", "seed=3"))["metrics"]["fid"]
+    c = evaluate(eval_cfg(trained_run, "metrics=[fid]", "seed=4"))["metrics"]["fid"]
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("metrics=[fid,ppl]", "metrics="), ("num_samples=0", "num_samples=0")],
+)
+def test_eval_bad_settings(trained_run, override, message):
+    with pytest.raises(ConfigError, match=message):
+        evaluate(eval_cfg(trained_run, override))
+
+
+def test_eval_needs_a_checkpoint_of_a_run(tmp_path):
+    (tmp_path / "x.ckpt").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"\.hydra/config\.yaml is missing"):
+        evaluate(compose("eval", [f"ckpt_path={tmp_path / 'x.ckpt'}"]))
+
+
+def test_eval_cli_reports_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("mmagan-eval")
+    result = subprocess.run(
+        [exe, f"ckpt_path={tmp_path / 'none.ckpt'}"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    assert "config error: ckpt_path=" in result.stderr + result.stdout
