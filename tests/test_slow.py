@@ -58,6 +58,8 @@ def test_wheel_carries_the_configs(tmp_path):
         names = set(z.namelist())
         z.extractall(tmp_path / "site")
     assert {"mmagan/conf/train.yaml", "mmagan/conf/model/mmagan.yaml", "mmagan/train.py"} <= names
+    # sweeps/ is the `sweep` group (conf/sweep links to it): +sweep=... works from an installed copy.
+    assert {"mmagan/conf/sweep/mmagan_grid.yaml", "mmagan/conf/sweep/baselines.yaml"} <= names
     # An installed copy finds its configs inside the package, wherever it runs from.
     found = subprocess.run(
         [sys.executable, "-c", "from mmagan.configs import config_dir; print(config_dir())"],

@@ -214,6 +214,17 @@ def validate_logger(cfg: DictConfig) -> None:
         check(cfg, "logger.wandb.mode", one_of(("auto", "online", "offline")), "auto, online or offline")
 
 
+def validate_rerun(cfg: DictConfig) -> None:
+    for key in ("rerun.skip_finished", "rerun.resume_last"):
+        check(cfg, key, lambda v: isinstance(v, bool), "true or false")
+    check(
+        cfg,
+        "sweep_name",
+        lambda v: v is None or (isinstance(v, str) and v.strip() and "/" not in v),
+        "null or a folder name (no slash)",
+    )
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError on the first bad value. Net checks need the data's sample shape and run
     once the DataModule exists (`validate_net`)."""
@@ -223,3 +234,4 @@ def validate_config(cfg: DictConfig) -> None:
     validate_trainer(cfg)
     validate_callbacks(cfg)
     validate_logger(cfg)
+    validate_rerun(cfg)

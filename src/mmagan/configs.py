@@ -7,6 +7,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from mmagan.job_names import register_resolver
+
+register_resolver()  # the sweep folder names in conf/hydra/default.yaml
+
 
 def config_dir() -> Path:
     """The wheel carries conf/ inside the package; a source checkout has it at the top level."""

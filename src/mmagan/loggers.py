@@ -20,9 +20,29 @@ def wandb_has_credentials() -> bool:
         return False
 
 
+def sweep_group() -> str | None:
+    """In a multirun, the sweep's folder name (the sweep_name for +sweep=<name>): the wandb group."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return Path(HydraConfig.get().sweep.dir).name
+    return None
+
+
+def keep_earlier_csv_log(run_dir: Path) -> None:
+    """Lightning's CSV logger deletes an existing csv/metrics.csv; a run resumed in its own folder
+    keeps the earlier rows as csv/metrics_part<k>.csv (the report reads them in order)."""
+    log_file = run_dir / "csv" / "metrics.csv"
+    if log_file.is_file():
+        part = len(list(log_file.parent.glob("metrics_part*.csv")))
+        log_file.rename(log_file.with_name(f"metrics_part{part}.csv"))
+
+
 def build_loggers(cfg: Any, run_dir: Path) -> list[Logger]:
     loggers: list[Logger] = []
     if "csv" in cfg:
+        keep_earlier_csv_log(run_dir)
         loggers.append(CSVLogger(save_dir=run_dir, name="csv", version=""))
     if "tensorboard" in cfg:
         loggers.append(
@@ -35,11 +55,20 @@ def build_loggers(cfg: Any, run_dir: Path) -> list[Logger]:
             WandbLogger(
                 project=w.project,
                 entity=w.entity,
-                group=w.group,
-                name=w.name or run_dir.name,
+                group=w.group or sweep_group(),
+                name=w.name or run_dir.name,  # in a sweep: the job's overrides (K=8,lambda=0.5,...)
                 tags=list(w.tags),
                 save_dir=str(run_dir),
                 offline=offline,
             )
         )
     return loggers
+
+
+def finish_loggers(loggers: list[Logger]) -> None:
+    """Close each wandb run: the next job of a sweep in this process starts a run of its own."""
+    if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()

@@ -34,7 +34,9 @@ class IterationCheckpoint(ModelCheckpoint):
 
 
 class InterruptCheckpoint(L.Callback):
-    """On Ctrl-C, save the state reached as `last.ckpt` (resume with ckpt_path=...).
+    """When the run is interrupted, save the state reached as `last.ckpt`: Ctrl-C, SIGTERM
+    (Lightning's SIGTERMException) or a cluster's time limit (submitit exits the job to requeue
+    it). A run started again in the same folder, or with ckpt_path=..., resumes from it.
 
     Other exceptions save nothing: after a non-finite loss the weights in memory are broken and the
     last periodic checkpoint is the good one to keep.
@@ -46,5 +48,5 @@ class InterruptCheckpoint(L.Callback):
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
-        if isinstance(exception, KeyboardInterrupt):
+        if isinstance(exception, (KeyboardInterrupt, SystemExit)):
             trainer.save_checkpoint(f"{self.dirpath}/last.ckpt")

@@ -1,0 +1,92 @@
+"""Report figures: each metric over (K, lambda) for each tau, and learning curves per configuration."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from mmagan.report.runs import learning_curve  # noqa: E402
+from mmagan.report.stats import lower_is_better  # noqa: E402
+from mmagan.report.tables import Row  # noqa: E402
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+
+
+def heatmaps(rows: list[Row], metrics: list[str], out_dir: Path) -> list[Path]:
+    """heatmap_<data>_<metric>.png: one panel per tau, K down, lambda across, mean over seeds."""
+    written = []
+    for data in sorted({r.data for r in rows}):
+        grid = [r for r in rows if r.data == data and r.method == "mmagan"]
+        if not grid:
+            continue
+        Ks = sorted({r.K for r in grid})
+        lams = sorted({r.lam for r in grid})
+        taus = sorted({r.tau for r in grid})
+        for metric in metrics:
+            if not any(metric in r.summaries for r in grid):
+                continue
+            fig, axes = plt.subplots(1, len(taus), figsize=(3.6 * len(taus), 3.2), squeeze=False)
+            cmap = "viridis_r" if lower_is_better(metric) else "viridis"
+            values = [r.summaries[metric].mean for r in grid if metric in r.summaries]
+            vmin, vmax = min(values), max(values)
+            for ax, tau in zip(axes[0], taus):
+                table = np.full((len(Ks), len(lams)), np.nan)
+                for r in grid:
+                    if r.tau == tau and metric in r.summaries:
+                        table[Ks.index(r.K), lams.index(r.lam)] = r.summaries[metric].mean
+                image = ax.imshow(table, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+                for (i, j), v in np.ndenumerate(table):
+                    ax.text(j, i, "" if np.isnan(v) else f"{v:.3g}", ha="center", va="center", fontsize=8)
+                ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
+                ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
+                ax.set_xlabel("lambda")
+                ax.set_ylabel("K")
+                ax.set_title(f"tau = {tau:g}")
+            fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+            better = "lower" if lower_is_better(metric) else "higher"
+            fig.suptitle(f"{data}: {metric} (mean over seeds, {better} is better)")
+            path = out_dir / f"heatmap_{_slug(data)}_{_slug(metric)}.png"
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            written.append(path)
+    return written
+
+
+def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -> list[Path]:
+    """curves_<data>_<metric>.png: the metric over iterations, mean over seeds, for the best `top`
+    MMA-GAN configurations and every baseline (all 27 lines would hide each other)."""
+    written = []
+    for data in sorted({r.data for r in rows}):
+        in_data = [r for r in rows if r.data == data]
+        shown = sorted((r for r in in_data if r.method == "mmagan"), key=lambda r: r.rank)[:top]
+        shown += [r for r in in_data if r.method != "mmagan"]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        drawn = 0
+        for row in shown:
+            by_step: dict[float, list[float]] = defaultdict(list)
+            for run in row.runs:
+                for step, value in learning_curve(run.folder, metric):
+                    by_step[step].append(value)
+            if by_step:
+                steps = sorted(by_step)
+                ax.plot(steps, [np.mean(by_step[s]) for s in steps], marker=".", label=row.label)
+                drawn += 1
+        if drawn:
+            ax.set_xlabel("iteration")
+            ax.set_ylabel(metric)
+            ax.set_title(f"{data}: {metric}, mean over seeds")
+            ax.legend(fontsize=7)
+            path = out_dir / f"curves_{_slug(data)}_{_slug(metric)}.png"
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+            written.append(path)
+        plt.close(fig)
+    return written

@@ -1,0 +1,97 @@
+"""Run folders as records: what was run (method, data, K, lambda, tau, seed), how it ended, its figures."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from mmagan.sweep_jobs import FINISHED, MISSING, job_status, planned_jobs, read_failure, read_metrics
+
+# Figures that describe the run rather than the model: left out of the report.
+BOOKKEEPING_SUFFIXES = ("_seconds", "_se", "_std", "_pairs")
+
+
+@dataclass
+class RunRecord:
+    folder: Path
+    status: str
+    data: str = "?"
+    method: str = "?"
+    K: int | None = None
+    lam: float | None = None
+    tau: float | None = None
+    seed: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def configuration(self) -> tuple:
+        """What seeds of one setting share: the key rows of the report are grouped by."""
+        return (self.data, self.method, self.K, self.lam, self.tau)
+
+
+def is_reported_metric(name: str) -> bool:
+    if name.startswith("train/") or name in ("iteration", "finished", "train_seconds"):
+        return False
+    return not name.endswith(BOOKKEEPING_SUFFIXES)
+
+
+def read_run(folder: Path) -> RunRecord:
+    folder = Path(folder)
+    record = RunRecord(folder=folder, status=job_status(folder))
+    config_file = folder / ".hydra" / "config.yaml"
+    if config_file.is_file():
+        cfg = OmegaConf.load(config_file)
+        objective = cfg.model.objective
+        record.data = str(cfg.data.name)
+        record.method = str(objective.name)
+        record.seed = int(cfg.seed)
+        if record.method == "mmagan":
+            record.K = int(objective.num_heads)
+            record.lam = float(objective.lambda_div)
+            record.tau = float(objective.tau)
+    record.metrics = {
+        k: float(v) for k, v in read_metrics(folder).items() if v is not None and is_reported_metric(k)
+    }
+    record.error = read_failure(folder).get("error", "")
+    return record
+
+
+def find_runs(paths: list[Path]) -> list[RunRecord]:
+    """Every run under the given folders (a run folder, a sweep folder, or any folder above them).
+    In a sweep folder (it holds Hydra's multirun.yaml) jobs that never started are listed as missing."""
+    records: dict[Path, RunRecord] = {}
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: give run or sweep folders")
+        for config in sorted(path.glob("**/.hydra/config.yaml")):
+            folder = config.parent.parent
+            records.setdefault(folder.resolve(), read_run(folder))
+        for multirun in sorted(path.glob("**/multirun.yaml")):
+            for name in planned_jobs(OmegaConf.load(multirun)):
+                folder = multirun.parent / name
+                if folder.resolve() not in records:
+                    records[folder.resolve()] = RunRecord(folder=folder, status=MISSING)
+    return sorted(records.values(), key=lambda r: str(r.folder))
+
+
+def learning_curve(folder: Path, metric: str) -> list[tuple[float, float]]:
+    """(iteration, value) pairs of one metric from the run's CSV log: csv/metrics.csv, after the
+    parts an interrupted and resumed run left (a step logged again replaces the earlier value)."""
+    logs = Path(folder) / "csv"
+    parts = sorted(logs.glob("metrics_part*.csv"), key=lambda p: int(p.stem.removeprefix("metrics_part")))
+    points: dict[float, float] = {}
+    for path in [*parts, logs / "metrics.csv"]:
+        if path.is_file():
+            with path.open() as f:
+                for row in csv.DictReader(f):
+                    if row.get(metric) and row.get("step"):
+                        points[float(row["step"])] = float(row[metric])
+    return sorted(points.items())
+
+
+def finished(records: list[RunRecord]) -> list[RunRecord]:
+    return [r for r in records if r.status == FINISHED]

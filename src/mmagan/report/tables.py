@@ -1,0 +1,160 @@
+"""One row per configuration (mean +- std over seeds), ranked; best MMA-GAN beside each baseline."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmagan.report.runs import RunRecord
+from mmagan.report.stats import RANKING, Difference, Summary, lower_is_better, summarize, welch_difference
+
+BASELINES = ("gan", "dcgan", "wgan_gp")
+
+
+@dataclass
+class Row:
+    data: str
+    method: str
+    K: int | None
+    lam: float | None
+    tau: float | None
+    runs: list[RunRecord]
+    summaries: dict[str, Summary] = field(default_factory=dict)
+    rank: int = 0
+
+    @property
+    def seeds(self) -> int:
+        return len(self.runs)
+
+    def values(self, metric: str) -> list[float]:
+        return [r.metrics[metric] for r in self.runs if metric in r.metrics]
+
+    @property
+    def label(self) -> str:
+        if self.method == "mmagan":
+            return f"mmagan K={self.K} lambda={self.lam:g} tau={self.tau:g}"
+        return self.method
+
+
+def metric_names(records: list[RunRecord]) -> list[str]:
+    names = {m for r in records for m in r.metrics}
+    ranked = [m for m in RANKING if m in names]
+    return ranked + sorted(names - set(ranked))
+
+
+def ranking_metrics(metrics: list[str]) -> list[str]:
+    return [m for m in RANKING if m in metrics]
+
+
+def build_rows(finished: list[RunRecord], metrics: list[str], rank_by: str | None = None) -> list[Row]:
+    """Group finished runs by configuration; rank the rows within each data set (by `rank_by`, or
+    by the RANKING metrics present, each breaking the previous one's ties)."""
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for record in finished:
+        groups[record.configuration].append(record)
+    rows = [Row(*key, runs=runs) for key, runs in groups.items()]
+    for row in rows:
+        row.summaries = {m: summarize(row.values(m)) for m in metrics if row.values(m)}
+    order = [rank_by] if rank_by else ranking_metrics(metrics)
+
+    def sort_key(row: Row) -> tuple:
+        key = []
+        for m in order:
+            s = row.summaries.get(m)
+            key.append(math.inf if s is None else (s.mean if lower_is_better(m) else -s.mean))
+        return (*key, row.label)
+
+    ranked: list[Row] = []
+    for data in sorted({r.data for r in rows}):
+        in_data = sorted((r for r in rows if r.data == data), key=sort_key)
+        for i, row in enumerate(in_data, 1):
+            row.rank = i
+        ranked += in_data
+    return ranked
+
+
+@dataclass
+class Comparison:
+    data: str
+    best: Row
+    baseline: Row
+    differences: dict[str, Difference]
+
+
+def compare_with_baselines(rows: list[Row], metrics: list[str]) -> list[Comparison]:
+    """The best-ranked MMA-GAN configuration of each data set against each baseline there."""
+    comparisons = []
+    for data in sorted({r.data for r in rows}):
+        mmagan = [r for r in rows if r.data == data and r.method == "mmagan"]
+        if not mmagan:
+            continue
+        best = min(mmagan, key=lambda r: r.rank)
+        for baseline in (r for r in rows if r.data == data and r.method in BASELINES):
+            differences = {
+                m: welch_difference(best.values(m), baseline.values(m))
+                for m in metrics
+                if best.values(m) and baseline.values(m)
+            }
+            comparisons.append(Comparison(data, best, baseline, differences))
+    return comparisons
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:.{digits}g}"
+
+
+def _mean_std(s: Summary) -> str:
+    return f"{_fmt(s.mean)} ± {_fmt(s.std, 2)}"
+
+
+def write_csv(rows: list[Row], metrics: list[str], path: Path) -> None:
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(
+            ["rank", "data", "method", "K", "lambda", "tau", "seeds"]
+            + [f"{m} {part}" for m in metrics for part in ("mean", "std")]
+        )
+        for row in rows:
+            cells = [row.rank, row.data, row.method, row.K, row.lam, row.tau, row.seeds]
+            for m in metrics:
+                s = row.summaries.get(m)
+                cells += [s.mean, s.std] if s else ["", ""]
+            out.writerow(["" if c is None else c for c in cells])
+
+
+def markdown_table(header: list[str], lines: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def rows_markdown(rows: list[Row], metrics: list[str]) -> str:
+    header = ["rank", "method", "K", "lambda", "tau", "seeds"] + [
+        f"{m} {'(lower better)' if lower_is_better(m) else ''}".strip() for m in metrics
+    ]
+    lines = []
+    for row in rows:
+        axes = ["-" if x is None else f"{x:g}" for x in (row.K, row.lam, row.tau)]
+        cells = [str(row.rank), row.method, *axes, str(row.seeds)]
+        for m in metrics:
+            s = row.summaries.get(m)
+            cells.append(_mean_std(s) if s else "")
+        lines.append(cells)
+    return markdown_table(header, lines)
+
+
+def comparison_markdown(c: Comparison) -> str:
+    lines = []
+    for m, d in c.differences.items():
+        b, o = c.best.summaries[m], c.baseline.summaries[m]
+        ci = "n/a (needs 2 seeds each)" if math.isnan(d.low) else f"[{_fmt(d.low)}, {_fmt(d.high)}]"
+        lines.append(
+            [m, f"{_fmt(b.mean)} ± {_fmt(b.std, 2)}", f"{_fmt(o.mean)} ± {_fmt(o.std, 2)}", _fmt(d.diff), ci]
+        )
+    header = ["metric", c.best.label, c.baseline.label, "difference", "95% CI (Welch)"]
+    return markdown_table(header, lines)

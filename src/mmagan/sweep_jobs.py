@@ -1,0 +1,86 @@
+"""The jobs of a sweep on disk: which were planned, which finished, which failed.
+
+A job's folder says what became of it: metrics.json with `finished` 1 (done), failed.json (the
+error that stopped it), or neither (interrupted, or still running). A failing job is recorded and
+returns, so the launcher goes on with the rest of the sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from mmagan.callbacks.metrics_file import write_json
+from mmagan.job_names import job_dirname
+
+log = logging.getLogger("mmagan")
+
+FINISHED, FAILED, INCOMPLETE, MISSING = "finished", "failed", "incomplete", "missing"
+FAILURE_FILE = "failed.json"
+
+
+def read_metrics(job_dir: Path) -> dict:
+    path = Path(job_dir) / "metrics.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def job_status(job_dir: Path) -> str:
+    job_dir = Path(job_dir)
+    if not job_dir.is_dir():
+        return MISSING
+    if read_metrics(job_dir).get("finished") == 1:
+        return FINISHED
+    if (job_dir / FAILURE_FILE).is_file():
+        return FAILED
+    return INCOMPLETE
+
+
+def read_failure(job_dir: Path) -> dict:
+    path = Path(job_dir) / FAILURE_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def planned_jobs(multirun_cfg: DictConfig) -> list[str]:
+    """Folder names of every job a multirun config describes (Hydra's basic sweeper expansion)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = OmegaConf.select(multirun_cfg, "hydra.sweeper.params") or {}
+    arguments = [f"{k}={v}" for k, v in params.items()]
+    arguments += list(OmegaConf.select(multirun_cfg, "hydra.overrides.task") or [])
+    overrides = OverridesParser.create().parse_overrides(arguments)
+    (jobs,) = BasicSweeper.split_arguments(overrides, None)
+    return [job_dirname(job) for job in jobs]
+
+
+def run_job(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
+    """One job of a multirun: skipped when it finished before, its failure recorded, never raised."""
+    job_dir = Path(cfg.paths.output_dir)
+    if cfg.rerun.skip_finished and job_status(job_dir) == FINISHED:
+        log.info("skipped, finished before: %s", job_dir)
+        return {"status": "skipped", **read_metrics(job_dir)}
+    (job_dir / FAILURE_FILE).unlink(missing_ok=True)
+    start = time.monotonic()
+    try:
+        return {"status": FINISHED, **train(cfg)}
+    except Exception as e:  # noqa: BLE001 - any failure of one job is recorded, the sweep goes on
+        message = f"{type(e).__name__}: {e}"
+        write_json(
+            job_dir / FAILURE_FILE,
+            {
+                "error": message,
+                "seconds": round(time.monotonic() - start, 3),
+                "traceback": traceback.format_exc(),
+            },
+        )
+        log.error("job failed: %s (%s); the sweep goes on", message, job_dir)
+        return {"status": FAILED, "error": message}

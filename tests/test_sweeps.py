@@ -1,0 +1,177 @@
+"""Multiruns through the real Hydra path: job folders, failures, re-runs, requeues, wandb, launchers."""
+
+import itertools
+import json
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from helpers import TINY, TINY_MLP, run_cli
+from lightning.pytorch.plugins.environments import SLURMEnvironment
+
+from mmagan.job_names import job_dirname
+from mmagan.report.cli import write_report
+from mmagan.report.runs import learning_curve
+from mmagan.train import build, train
+
+# A job in about a second: the ring with small nets, a few iterations.
+QUICK = [*TINY, *TINY_MLP, "iterations=6", "eval.num_samples=250", "data.num_samples=500"]
+
+
+def job_dirs(sweep_dir: Path) -> dict[str, Path]:
+    return {p.name: p for p in sweep_dir.iterdir() if p.is_dir()}
+
+
+def read_metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def test_job_names_lead_with_the_grid_and_stay_flat():
+    name = job_dirname(
+        ["+sweep=mmagan_grid", "seed=2", "model.objective.tau=0.3", "model.objective.num_heads=16"]
+        + ["model.objective.lambda_div=0.5", "data.root=/data/celeba hq", "logger=wandb", "launcher=ray"]
+    )
+    assert name == "K=16,lambda=0.5,tau=0.3,seed=2,data.root=_data_celeba_hq"
+    long_a, long_b = job_dirname([f"x={'a' * 300}"]), job_dirname([f"x={'a' * 299}b"])
+    assert len(long_a) <= 180 and long_a != long_b
+
+
+def test_a_failing_job_is_recorded_the_rest_run_and_a_rerun_skips_finished_jobs(tmp_path):
+    args = ["-m", "+sweep=mmagan_grid", "model.objective.num_heads=4", "model.objective.lambda_div=0.1"]
+    args += ["model.objective.tau=0.3,1.5", "seed=0", *QUICK]
+    first = run_cli(*args, cwd=tmp_path)
+    out = first.stdout + first.stderr
+    assert first.returncode == 1, out[-3000:]  # after every job ran, the sweep reports the failure
+    jobs = job_dirs(tmp_path / "outputs" / "sweeps" / "mmagan_grid")
+    assert all(name.startswith("K=4,lambda=0.1,tau=") for name in jobs)
+    good = next(p for name, p in jobs.items() if name.startswith("K=4,lambda=0.1,tau=0.3,seed=0,"))
+    bad = next(p for name, p in jobs.items() if "tau=1.5" in name)
+    assert read_metrics(good)["finished"] == 1
+    assert "model.objective.tau=1.5" in json.loads((bad / "failed.json").read_text())["error"]
+    assert "1 failed, 1 finished" in out
+    stamp = (good / "metrics.json").stat().st_mtime_ns
+
+    second = run_cli(*args, cwd=tmp_path)
+    assert "skipped, finished before" in second.stdout + second.stderr
+    assert (good / "metrics.json").stat().st_mtime_ns == stamp  # not trained again
+    assert len(job_dirs(tmp_path / "outputs" / "sweeps" / "mmagan_grid")) == 2
+    report = write_report([tmp_path / "outputs" / "sweeps"], tmp_path / "report")
+    assert {r.status for r in report["records"]} == {"finished", "failed"}
+    assert "tau=1.5" in (tmp_path / "report" / "report.md").read_text().split("did not finish")[1]
+
+
+class ExitAt(L.Callback):
+    """What submitit does at a time limit: sys.exit in the middle of training, to requeue the job."""
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if pl_module.iteration == 13:
+            raise SystemExit(-1)
+
+
+def test_an_interrupted_job_resumes_from_its_folder(make_cfg, tmp_path):
+    cfg = make_cfg(
+        "iterations=30", "callbacks.checkpoint.every_n_iterations=10", "trainer.val_check_interval=10"
+    )
+    run = build(cfg)
+    run.trainer.callbacks.append(ExitAt())
+    with pytest.raises(SystemExit):
+        run.trainer.fit(run.module, datamodule=run.datamodule)
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["global_step"] == 26  # iteration 13, not 10
+
+    figures = train(cfg)  # the requeued job: same config, same folder
+    assert figures["iteration"] == 30 and figures["finished"] == 1
+    assert torch.load(last, weights_only=False)["global_step"] == 60
+    curve = learning_curve(tmp_path / "run", "modes/modes")  # both starts' validations, in order
+    assert len(curve) == 3 and curve[0][0] < 13 < curve[1][0]
+    no_resume = build(make_cfg("iterations=30", "rerun.resume_last=false"))
+    assert no_resume.ckpt_path is None
+
+
+def test_under_submitit_only_submitit_requeues(make_cfg, monkeypatch):
+    slurm = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "job", "SLURM_JOB_ID": "7", "SLURM_PROCID": "0"}
+    slurm |= {"SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "node1"}
+    for key, value in slurm.items():
+        monkeypatch.setenv(key, value)
+    plain = build(make_cfg()).trainer._accelerator_connector.cluster_environment
+    assert isinstance(plain, SLURMEnvironment) and plain.auto_requeue  # plain sbatch: Lightning's
+    monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
+    env = build(make_cfg()).trainer._accelerator_connector.cluster_environment
+    assert isinstance(env, SLURMEnvironment) and not env.auto_requeue
+
+
+def wandb_records(path: Path):
+    """Records of a .wandb file: wandb's LevelDB-style log (7-byte header, 32 KiB blocks)."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data = path.read_bytes()
+    assert data[:4] == b":W&B"
+    pos, block, pending = 7, 32768, b""
+    while pos + 7 <= len(data):
+        if block - pos % block < 7:  # block trailer padding
+            pos += block - pos % block
+            continue
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+        pending += data[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):  # a full record, or the last piece of one
+            record = pb.Record()
+            record.ParseFromString(pending)
+            pending = b""
+            yield record
+
+
+def test_wandb_offline_one_finished_run_per_job(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.netrc: mode auto goes offline
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    result = run_cli(
+        "-m", "+sweep=baselines", "model=gan,dcgan", "seed=0", *QUICK, "logger=wandb", cwd=tmp_path
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    jobs = job_dirs(tmp_path / "outputs" / "sweeps" / "baselines")
+    assert len(jobs) == 2
+    for name, folder in jobs.items():
+        (run_file,) = folder.glob("wandb/offline-run-*/run-*.wandb")
+        records = {}
+        for record in wandb_records(run_file):
+            records.setdefault(record.WhichOneof("record_type"), record)
+        assert records["run"].run.run_group == "baselines"
+        assert records["run"].run.display_name == name
+        logged = {item.key: json.loads(item.value_json) for item in records["config"].config.update}
+        assert logged["model"]["objective"]["name"] == name.split(",")[0].removeprefix("model=")
+        assert logged["iterations"] == 6  # the resolved config
+        assert records["exit"].exit.exit_code == 0  # each job finished its run
+
+
+@pytest.mark.slow
+def test_the_27_point_grid_through_hydra_and_its_report(tmp_path):
+    result = run_cli("-m", "+sweep=mmagan_grid", "seed=0", *QUICK, cwd=tmp_path, timeout=1200)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    sweep_dir = tmp_path / "outputs" / "sweeps" / "mmagan_grid"
+    jobs = job_dirs(sweep_dir)
+    assert len(jobs) == 27 and "27 jobs, 27 finished" in out
+    assert all(read_metrics(folder)["finished"] == 1 for folder in jobs.values())
+    report = write_report([sweep_dir], tmp_path / "report")
+    grid = {(r.K, r.lam, r.tau) for r in report["rows"]}
+    assert grid == set(itertools.product([4, 8, 16], [0.1, 0.5, 1.0], [0.3, 0.5, 0.7]))
+    assert len((tmp_path / "report" / "report.csv").read_text().strip().splitlines()) == 1 + 27
+    assert any(f.name.startswith("heatmap_ring_") for f in report["figures"])
+
+
+@pytest.mark.slow
+def test_ray_launcher_two_jobs_in_fresh_processes(tmp_path):
+    result = run_cli(
+        "-m", "+sweep=mmagan_grid", "model.objective.num_heads=4", "model.objective.lambda_div=0.1",
+        "model.objective.tau=0.3,0.5", "seed=0", *QUICK, "launcher=ray",
+        "hydra.launcher.ray.remote.num_gpus=0", "hydra.launcher.ray.init.num_cpus=2",
+        cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert "Ray Launcher is launching 2 jobs" in out and "2 jobs, 2 finished" in out
+    jobs = job_dirs(tmp_path / "outputs" / "sweeps" / "mmagan_grid")
+    assert sorted(n.split(",")[2] for n in jobs) == ["tau=0.3", "tau=0.5"]
+    assert all(read_metrics(folder)["finished"] == 1 for folder in jobs.values())
