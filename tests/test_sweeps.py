@@ -37,6 +37,21 @@ def test_job_names_lead_with_the_grid_and_stay_flat():
     assert len(long_a) <= 180 and long_a != long_b
 
 
+def test_the_launcher_switch_picks_hydra_launchers():
+    from hydra import compose, initialize_config_dir
+
+    from mmagan.configs import config_dir
+
+    targets = {"local": "BasicLauncher", "ray": "RayLauncher", "slurm": "SlurmLauncher"}
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        for launcher, target in targets.items():
+            cfg = compose("train", ["+sweep=mmagan_grid", f"launcher={launcher}"], return_hydra_config=True)
+            assert cfg.hydra.launcher._target_.endswith(target)
+            assert cfg.hydra.sweeper.params["model.objective.num_heads"] == "4,8,16"
+            assert cfg.hydra.sweep.dir == "outputs/sweeps/mmagan_grid"
+    assert cfg.hydra.launcher.max_num_timeout > 0  # slurm: requeued at its time limit
+
+
 def test_a_failing_job_is_recorded_the_rest_run_and_a_rerun_skips_finished_jobs(tmp_path):
     args = ["-m", "+sweep=mmagan_grid", "model.objective.num_heads=4", "model.objective.lambda_div=0.1"]
     args += ["model.objective.tau=0.3,1.5", "seed=0", *QUICK]
