@@ -49,16 +49,22 @@ def read_failure(job_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def planned_jobs(multirun_cfg: DictConfig) -> list[str]:
-    """Folder names of every job a multirun config describes (Hydra's basic sweeper expansion)."""
+def planned_jobs(multirun_cfg: DictConfig, sweep_dir: Path | None = None) -> list[str]:
+    """Folder names of every job a multirun config describes (Hydra's basic sweeper expansion).
+    Sweeps it cannot expand alone (glob() over a config group) fall back to the job folders
+    present in `sweep_dir`."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     params = OmegaConf.select(multirun_cfg, "hydra.sweeper.params") or {}
     arguments = [f"{k}={v}" for k, v in params.items()]
     arguments += list(OmegaConf.select(multirun_cfg, "hydra.overrides.task") or [])
-    overrides = OverridesParser.create().parse_overrides(arguments)
-    (jobs,) = BasicSweeper.split_arguments(overrides, None)
+    try:
+        overrides = OverridesParser.create().parse_overrides(arguments)
+        (jobs,) = BasicSweeper.split_arguments(overrides, None)
+    except Exception:  # noqa: BLE001 - only a listing; the folders on disk say the rest
+        present = sorted(sweep_dir.glob("*/.hydra")) if sweep_dir is not None else []
+        return [p.parent.name for p in present]
     return [job_dirname(job) for job in jobs]
 
 

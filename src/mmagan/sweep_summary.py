@@ -21,7 +21,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        jobs = planned_jobs(config)
+        jobs = planned_jobs(config, sweep_dir)
         status = {job: job_status(sweep_dir / job) for job in jobs}
         counts = Counter(status.values())
         log.info(

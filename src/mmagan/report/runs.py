@@ -71,7 +71,7 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
             folder = config.parent.parent
             records.setdefault(folder.resolve(), read_run(folder))
         for multirun in sorted(path.glob("**/multirun.yaml")):
-            for name in planned_jobs(OmegaConf.load(multirun)):
+            for name in planned_jobs(OmegaConf.load(multirun), multirun.parent):
                 folder = multirun.parent / name
                 if folder.resolve() not in records:
                     records[folder.resolve()] = RunRecord(folder=folder, status=MISSING)
