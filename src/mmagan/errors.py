@@ -19,6 +19,12 @@ class DataError(ValueError):
     """A data set is missing, empty or unreadable; raised before training starts."""
 
 
+def require_one_of(key: str, value: object, options, error: type[Exception] = ConfigError) -> None:
+    """Refuse a value outside `options` with the key, the value and the choices."""
+    if value not in options:
+        raise error(f"{key}={value!r} is invalid: must be one of {options}")
+
+
 def exit_on_user_error(command: Callable[[], object]) -> object:
     """Run a command; a user's mistake ends it with one line and exit status 2 (a bad run with 1)."""
     log = logging.getLogger("mmagan")

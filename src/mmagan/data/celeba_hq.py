@@ -7,7 +7,7 @@ from pathlib import Path
 from mmagan.data.image_files import ON_BAD_IMAGE, ON_SMALL_IMAGE
 from mmagan.data.images import ImageArray, ImageDataModule
 from mmagan.data.prepared import load_prepared, prepared_cache
-from mmagan.errors import ConfigError
+from mmagan.errors import ConfigError, require_one_of
 from mmagan.nets.dcgan import RESOLUTIONS
 
 
@@ -31,14 +31,9 @@ class CelebAHQDataModule(ImageDataModule):
         on_small_image: str = "error",
         **kwargs,
     ) -> None:
-        if resolution not in RESOLUTIONS:
-            raise ConfigError(f"data.resolution={resolution!r} is invalid: must be one of {RESOLUTIONS}")
-        if on_bad_image not in ON_BAD_IMAGE:
-            raise ConfigError(f"data.on_bad_image={on_bad_image!r} is invalid: must be one of {ON_BAD_IMAGE}")
-        if on_small_image not in ON_SMALL_IMAGE:
-            raise ConfigError(
-                f"data.on_small_image={on_small_image!r} is invalid: must be one of {ON_SMALL_IMAGE}"
-            )
+        require_one_of("data.resolution", resolution, RESOLUTIONS)
+        require_one_of("data.on_bad_image", on_bad_image, ON_BAD_IMAGE)
+        require_one_of("data.on_small_image", on_small_image, ON_SMALL_IMAGE)
         if not source:
             raise ConfigError(
                 "data.source is not set: give a folder or zip of CelebA-HQ images, or a .npy from "

@@ -14,7 +14,7 @@ from torchvision.datasets.utils import download_and_extract_archive, extract_arc
 
 from mmagan.data.images import ImageArray, ImageDataModule
 from mmagan.data.prepared import load_prepared, prepared_cache
-from mmagan.errors import ConfigError, DataError
+from mmagan.errors import ConfigError, DataError, require_one_of
 
 log = logging.getLogger("mmagan")
 SOURCES = ("torchvision", "folder")
@@ -91,10 +91,8 @@ class CIFAR10DataModule(ImageDataModule):
         cache_dir: str = "data/prepared",
         **kwargs,
     ) -> None:
-        if source not in SOURCES:
-            raise ConfigError(f"data.source={source!r} is invalid: must be one of {SOURCES}")
-        if split not in SPLITS:
-            raise ConfigError(f"data.split={split!r} is invalid: must be one of {SPLITS}")
+        require_one_of("data.source", source, SOURCES)
+        require_one_of("data.split", split, SPLITS)
         if not isinstance(download, bool):
             raise ConfigError(f"data.download={download!r} is invalid: must be true or false")
         super().__init__(resolution=32, **kwargs)

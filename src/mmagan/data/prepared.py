@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mmagan.data.image_files import ON_BAD_IMAGE, ON_SMALL_IMAGE, ImageFile, list_images, load_square
-from mmagan.errors import DataError
+from mmagan.errors import DataError, require_one_of
 from mmagan.nets.dcgan import RESOLUTIONS
 
 log = logging.getLogger("mmagan")
@@ -50,10 +50,8 @@ def prepare(
     """
     if resolution not in RESOLUTIONS:
         raise DataError(f"resolution={resolution!r} is not supported; choose one of {RESOLUTIONS}")
-    if on_bad_image not in ON_BAD_IMAGE:
-        raise DataError(f"on_bad_image={on_bad_image!r} is invalid: must be one of {ON_BAD_IMAGE}")
-    if on_small_image not in ON_SMALL_IMAGE:
-        raise DataError(f"on_small_image={on_small_image!r} is invalid: must be one of {ON_SMALL_IMAGE}")
+    require_one_of("on_bad_image", on_bad_image, ON_BAD_IMAGE, DataError)
+    require_one_of("on_small_image", on_small_image, ON_SMALL_IMAGE, DataError)
     out = Path(out)
     images = list_images(source)
     out.parent.mkdir(parents=True, exist_ok=True)
