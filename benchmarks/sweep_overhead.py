@@ -42,7 +42,7 @@ LAUNCHERS = {
 def in_one_loop(jobs: int, iterations: int, folder: Path) -> float:
     code = f"""
 import time
-from mmagan.configs import compose
+from mmagan.config import compose
 from mmagan.train import train
 start = time.perf_counter()
 for seed in range({jobs}):

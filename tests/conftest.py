@@ -15,7 +15,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 @pytest.fixture
 def make_cfg(tmp_path: Path):
     """compose('train') with tiny settings, writing into tmp_path/run unless told otherwise."""
-    from mmagan.configs import compose
+    from mmagan.config import compose
 
     def make(*overrides: str, run_dir: Path | None = None):
         out = run_dir or tmp_path / "run"

@@ -4,10 +4,9 @@ import json
 
 import pytest
 from helpers import OFFLINE_METRICS, TINY_STACKED_DIGITS
-from omegaconf import OmegaConf
 
-from mmagan.configs import compose
-from mmagan.errors import ConfigError
+from mmagan.config import compose
+from mmagan.errors import CheckpointError, ConfigError
 from mmagan.evaluate import evaluate
 from mmagan.train import train
 
@@ -30,16 +29,14 @@ def trained_run(tmp_path_factory):
         ],
     )
     train(cfg)
-    (run / ".hydra").mkdir()
-    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")  # what mmagan-train's Hydra writes
     return run
 
 
-def eval_cfg(run, *overrides):
+def eval_cfg(run, *overrides, ckpt=None):
     return compose(
         "eval",
         [
-            f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+            f"ckpt_path={ckpt or run / 'checkpoints' / 'last.ckpt'}",
             "num_samples=300",
             "batch_size=128",
             "lpips.num_samples=64",
@@ -82,9 +79,21 @@ def test_eval_bad_settings(trained_run, override, message):
         evaluate(eval_cfg(trained_run, override))
 
 
-def test_eval_needs_a_checkpoint_of_a_run(tmp_path):
-    (tmp_path / "x.ckpt").write_bytes(b"")
-    with pytest.raises(ConfigError, match=r"\.hydra/config\.yaml is missing"):
+def test_eval_runs_on_a_checkpoint_copied_alone(trained_run, tmp_path):
+    """No run folder, no .hydra: the checkpoint carries its config. Results go beside it."""
+    copied = tmp_path / "elsewhere" / "model.ckpt"
+    copied.parent.mkdir()
+    copied.write_bytes((trained_run / "checkpoints" / "last.ckpt").read_bytes())
+    report = evaluate(eval_cfg(trained_run, "metrics=[fid,lpips]", "seed=3", ckpt=copied))
+    in_run = evaluate(eval_cfg(trained_run, "metrics=[fid,lpips]", "seed=3"))
+    saved = json.loads((copied.parent / "eval" / "model.json").read_text())
+    assert saved["metrics"]["fid"] == pytest.approx(in_run["metrics"]["fid"])
+    assert report["iteration"] == 3 and not (copied.parent / "metrics.json").exists()
+
+
+def test_eval_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
+    (tmp_path / "x.ckpt").write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"x\.ckpt is not a readable checkpoint"):
         evaluate(compose("eval", [f"ckpt_path={tmp_path / 'x.ckpt'}"]))
 
 
@@ -98,4 +107,5 @@ def test_eval_cli_reports_one_line(tmp_path):
         [exe, f"ckpt_path={tmp_path / 'none.ckpt'}"], cwd=tmp_path, capture_output=True, text=True
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
-    assert "config error: ckpt_path=" in result.stderr + result.stdout
+    out = result.stderr + result.stdout
+    assert "checkpoint error: " in out and "none.ckpt is not a file" in out

@@ -156,7 +156,7 @@ def test_lpips_trunk_loads_torchvision_alexnet_weights_from_a_file(tmp_path):
 # -------------------------------------------------------------------------------- offline and training
 @pytest.fixture
 def stacked_cfg(tmp_path):
-    from mmagan.configs import compose
+    from mmagan.config import compose
 
     def make(*overrides):
         return compose(

@@ -62,7 +62,7 @@ def test_wheel_carries_the_configs(tmp_path):
     assert {"mmagan/conf/sweep/mmagan_grid.yaml", "mmagan/conf/sweep/baselines.yaml"} <= names
     # An installed copy finds its configs inside the package, wherever it runs from.
     found = subprocess.run(
-        [sys.executable, "-c", "from mmagan.configs import config_dir; print(config_dir())"],
+        [sys.executable, "-c", "from mmagan.config import config_dir; print(config_dir())"],
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path / "site")},
         capture_output=True,

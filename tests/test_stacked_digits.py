@@ -128,3 +128,21 @@ def test_bad_stacked_settings(tmp_path):
         StackedDigitsDataModule(name="stacked_digits", num_samples=4, batch_size=8)
     with pytest.raises(ConfigError, match="data.loader.num_workers='many'"):
         StackedDigitsDataModule(name="stacked_digits", loader={"num_workers": "many"})
+
+
+def test_loading_the_cached_classifier_leaves_the_random_stream_alone(tmp_path):
+    """A run's latents must not depend on whether the classifier was trained now or cached."""
+    import torch
+
+    from mmagan.data.digits import load_digits
+
+    train, test = (
+        load_digits("sklearn", tmp_path, True, False),
+        load_digits("sklearn", tmp_path, False, False),
+    )
+    states = []
+    for _ in range(2):  # trained and saved, then loaded from the cache
+        torch.manual_seed(0)
+        load_or_train(tmp_path / "clf.pt", train, test, epochs=1)
+        states.append(torch.get_rng_state())
+    assert torch.equal(states[0], states[1])

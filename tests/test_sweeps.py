@@ -4,16 +4,13 @@ import itertools
 import json
 from pathlib import Path
 
-import lightning as L
 import pytest
-import torch
 from helpers import TINY, TINY_MLP, run_cli
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 
-from mmagan.job_names import job_dirname
+from mmagan.build import build
 from mmagan.report.cli import write_report
-from mmagan.report.runs import learning_curve
-from mmagan.train import build, train
+from mmagan.runs.job_names import job_dirname
 
 # A job in about a second: the ring with small nets, a few iterations.
 QUICK = [*TINY, *TINY_MLP, "iterations=6", "eval.num_samples=250", "data.num_samples=500"]
@@ -40,7 +37,7 @@ def test_job_names_lead_with_the_grid_and_stay_flat():
 def test_the_launcher_switch_picks_hydra_launchers():
     from hydra import compose, initialize_config_dir
 
-    from mmagan.configs import config_dir
+    from mmagan.config import config_dir
 
     targets = {"local": "BasicLauncher", "ray": "RayLauncher", "slurm": "SlurmLauncher"}
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
@@ -74,34 +71,6 @@ def test_a_failing_job_is_recorded_the_rest_run_and_a_rerun_skips_finished_jobs(
     report = write_report([tmp_path / "outputs" / "sweeps"], tmp_path / "report")
     assert {r.status for r in report["records"]} == {"finished", "failed"}
     assert "tau=1.5" in (tmp_path / "report" / "report.md").read_text().split("did not finish")[1]
-
-
-class ExitAt(L.Callback):
-    """What submitit does at a time limit: sys.exit in the middle of training, to requeue the job."""
-
-    def on_train_batch_end(self, trainer, pl_module, *args):
-        if pl_module.iteration == 13:
-            raise SystemExit(-1)
-
-
-def test_an_interrupted_job_resumes_from_its_folder(make_cfg, tmp_path):
-    cfg = make_cfg(
-        "iterations=30", "callbacks.checkpoint.every_n_iterations=10", "trainer.val_check_interval=10"
-    )
-    run = build(cfg)
-    run.trainer.callbacks.append(ExitAt())
-    with pytest.raises(SystemExit):
-        run.trainer.fit(run.module, datamodule=run.datamodule)
-    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    assert torch.load(last, weights_only=False)["global_step"] == 26  # iteration 13, not 10
-
-    figures = train(cfg)  # the requeued job: same config, same folder
-    assert figures["iteration"] == 30 and figures["finished"] == 1
-    assert torch.load(last, weights_only=False)["global_step"] == 60
-    curve = learning_curve(tmp_path / "run", "modes/modes")  # both starts' validations, in order
-    assert len(curve) == 3 and curve[0][0] < 13 < curve[1][0]
-    no_resume = build(make_cfg("iterations=30", "rerun.resume_last=false"))
-    assert no_resume.ckpt_path is None
 
 
 def test_under_submitit_only_submitit_requeues(make_cfg, monkeypatch):
@@ -190,3 +159,55 @@ def test_ray_launcher_two_jobs_in_fresh_processes(tmp_path):
     jobs = job_dirs(tmp_path / "outputs" / "sweeps" / "mmagan_grid")
     assert sorted(n.split(",")[2] for n in jobs) == ["tau=0.3", "tau=0.5"]
     assert all(read_metrics(folder)["finished"] == 1 for folder in jobs.values())
+    # each job keeps to the one core Ray gave it (remote.num_cpus=1), whatever the machine has
+    for folder in jobs.values():
+        log_text = "".join(f.read_text() for f in folder.glob("*.log"))
+        assert "torch threads: 1" in log_text, log_text[-2000:]
+
+
+def test_ray_gpu_request_follows_the_trainer_and_fractions_compose():
+    from hydra import compose, initialize_config_dir
+
+    from mmagan.config import config_dir
+
+    def remote(*overrides):
+        cfg = compose("train", ["+sweep=mmagan_grid", "launcher=ray", *overrides], return_hydra_config=True)
+        return cfg.hydra.launcher.ray.remote.num_gpus
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        assert remote() == 0  # trainer=cpu asks for no GPU
+        assert remote("trainer=gpu") == 1
+        assert remote("trainer=ddp") == 2
+        assert remote("trainer=gpu", "hydra.launcher.ray.remote.num_gpus=0.25") == 0.25  # 4 jobs per GPU
+
+
+def test_a_ray_request_this_machine_cannot_fill_is_refused_before_any_job(tmp_path):
+    from omegaconf import OmegaConf
+
+    from mmagan.runs.ray_resources import local_ray_shortfall
+
+    launcher = OmegaConf.create(
+        {
+            "ray": {
+                "init": {"address": None, "num_gpus": None, "num_cpus": None},
+                "remote": {"num_gpus": 0.25, "num_cpus": 1},
+            }
+        }
+    )
+    assert local_ray_shortfall(launcher, gpus_here=1, cpus_here=16) is None
+    assert "(0 GPUs)" in local_ray_shortfall(launcher, gpus_here=0, cpus_here=16)
+    launcher.ray.init.address = "auto"  # a cluster's nodes decide, not this machine
+    assert local_ray_shortfall(launcher, gpus_here=0, cpus_here=16) is None
+
+    result = run_cli(
+        "-m",
+        "launcher=ray",
+        "seed=0,1",
+        "iterations=50",
+        "hydra.launcher.ray.remote.num_gpus=1",
+        cwd=tmp_path,
+        timeout=120,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in out, out[-2000:]
+    assert "hydra.launcher.ray.remote.num_gpus=1 is more than this machine's Ray has" in out

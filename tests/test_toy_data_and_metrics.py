@@ -22,9 +22,16 @@ def test_datamodule_is_deterministic_and_batches_per_step():
     b = ToyDataModule("grid", num_samples=1000, batch_size=10, batches_per_step=5, seed=3)
     a.setup(), b.setup()
     assert torch.equal(a.train_set.tensors[0], b.train_set.tensors[0])
-    (batch,) = next(iter(a.train_dataloader()))
+    batch = next(iter(a.train_dataloader()))
     assert batch.shape == (50, 2)  # one step = 5 critic batches of 10
     assert len(a.train_dataloader()) == 20
+    # the same batches from the set held on the device (here the CPU), without a DataLoader
+    fast = ToyDataModule(
+        "grid", num_samples=1000, batch_size=10, batches_per_step=5, seed=3, device_data=True
+    )
+    fast.shuffle_seed = a.shuffle_seed
+    fast.setup()
+    assert torch.equal(next(iter(fast.train_dataloader())), batch)
 
 
 def test_too_few_samples_for_one_step():

@@ -4,7 +4,7 @@ import lightning as L
 import pytest
 import torch
 
-from mmagan.train import build
+from mmagan.build import build
 
 
 def _params(net):
@@ -76,18 +76,41 @@ def test_mmagan_g_step_uses_the_diversity_batch(make_cfg):
     assert seen[:4] == [50, 50, 50, 24]  # D step: real, fake; G step: fake, diversity batch
 
 
-def test_ema_is_what_evaluation_uses(make_cfg, tmp_path):
-    frozen = build(make_cfg("iterations=5", "model.ema.enabled=true", "model.ema.start_iteration=100"))
-    frozen.trainer.fit(frozen.module, datamodule=frozen.datamodule)
-    m = frozen.module
-    assert m.eval_generator is m.generator_ema.module
-    # Before start_iteration the average is a copy of G.
-    assert _same(_params(m.generator), _params(m.eval_generator))
+class AfterEachIteration(L.Callback):
+    def __init__(self):
+        self.g, self.val_outputs = [], []
 
-    moving = build(
-        make_cfg("iterations=5", "model.ema.enabled=true", "model.ema.decay=0.5", run_dir=tmp_path / "b")
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        self.g.append(_params(pl_module.generator))
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, *args):
+        self.val_outputs.append((batch[0].clone(), outputs.detach().clone()))
+
+
+def test_ema_after_three_steps_is_the_hand_computed_average_and_validation_uses_it(make_cfg):
+    run = build(
+        make_cfg(
+            "iterations=3", "model.ema.enabled=true", "model.ema.decay=0.6", "trainer.val_check_interval=3"
+        )
     )
-    moving.trainer.fit(moving.module, datamodule=moving.datamodule)
-    m = moving.module
-    assert not _same(_params(m.generator), _params(m.eval_generator))
-    assert all(torch.isfinite(p).all() for p in m.eval_generator.parameters())
+    spy = AfterEachIteration()
+    run.trainer.callbacks.append(spy)
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    g1, g2, g3 = spy.g
+    expected = [0.6 * (0.6 * a + 0.4 * b) + 0.4 * c for a, b, c in zip(g1, g2, g3)]  # copy of G at step 1
+    for got, want in zip(_params(run.module.generator_ema), expected):
+        torch.testing.assert_close(got, want)
+    assert not _same(_params(run.module.generator), expected)
+
+    m = run.module
+    indices, outputs = spy.val_outputs[0]
+    m.generator_ema.eval(), m.generator.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(outputs, m.generator_ema(m.eval_latents[indices]))
+        assert not torch.allclose(outputs, m.generator(m.eval_latents[indices]))
+
+
+def test_ema_is_a_copy_of_g_before_its_start_iteration(make_cfg):
+    run = build(make_cfg("iterations=5", "model.ema.enabled=true", "model.ema.start_iteration=100"))
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    assert _same(_params(run.module.generator), _params(run.module.generator_ema))

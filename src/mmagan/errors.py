@@ -15,8 +15,16 @@ class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
 
 
+class CheckpointError(ValueError):
+    """A file is not a usable mmagan checkpoint, or does not fit the run it should resume."""
+
+
 class DataError(ValueError):
     """A data set is missing, empty or unreadable; raised before training starts."""
+
+
+class OutputError(OSError):
+    """An output folder or file cannot be created or written."""
 
 
 def require_one_of(key: str, value: object, options, error: type[Exception] = ConfigError) -> None:
@@ -35,6 +43,12 @@ def exit_on_user_error(command: Callable[[], object]) -> object:
         sys.exit(2)
     except DataError as e:
         log.error("data error: %s", e)
+        sys.exit(2)
+    except CheckpointError as e:
+        log.error("checkpoint error: %s", e)
+        sys.exit(2)
+    except OutputError as e:
+        log.error("output error: %s", e)
         sys.exit(2)
     except NonFiniteLossError as e:
         log.error("training stopped: %s", e)

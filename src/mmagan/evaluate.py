@@ -13,44 +13,40 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from mmagan.callbacks import fidelity_settings
-from mmagan.callbacks.metrics_file import merge_into_metrics, write_json
-from mmagan.config_validation import check, int_at_least, validate_config, validate_fidelity
-from mmagan.configs import config_dir
+from mmagan.build import fidelity_settings
+from mmagan.config import config_dir
+from mmagan.config.validation import check, int_at_least, validate_fidelity
+from mmagan.console import quiet_library_noise
+from mmagan.data import build_datamodule
 from mmagan.errors import ConfigError, exit_on_user_error
-from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_fingerprint, to_uint8
+from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_fingerprint
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
-from mmagan.train import build_model
+from mmagan.runs.checkpoints import load_generator
+from mmagan.runs.files import merge_into_metrics, write_json
+from mmagan.sampler import Sampler, to_uint8
 
 log = logging.getLogger("mmagan")
 EVAL_METRICS = (*FIDELITY_METRICS, "lpips")
 
 
-def run_config(ckpt: Path, overrides: list[str]) -> DictConfig:
-    """The training config of the run the checkpoint belongs to (<run>/checkpoints/<ckpt>)."""
+def output_place(ckpt: Path, configured: str | None) -> tuple[Path, Path | None]:
+    """(folder for <ckpt>.json, metrics.json to merge into): the run folder when the checkpoint is
+    in <run>/checkpoints/ of a run, else `eval_dir` or an eval/ folder beside the checkpoint."""
     run_dir = ckpt.resolve().parent.parent
-    saved = run_dir / ".hydra" / "config.yaml"
-    if not saved.is_file():
-        raise ConfigError(
-            f"{saved} is missing: ckpt_path must lie in <run>/checkpoints/ of an mmagan-train run"
-        )
-    cfg = OmegaConf.load(saved)
-    cfg.paths.output_dir = str(run_dir)  # was ${hydra:runtime.output_dir}
-    cfg.merge_with_dotlist(list(overrides))
-    validate_config(cfg)
-    return cfg
+    in_run = ckpt.resolve().parent.name == "checkpoints" and (run_dir / "metrics.json").is_file()
+    if configured:
+        return Path(configured), (run_dir / "metrics.json") if in_run else None
+    if in_run:
+        return run_dir / "eval", run_dir / "metrics.json"
+    return ckpt.resolve().parent / "eval", None
 
 
 @torch.no_grad()
-def generate(module, n: int, batch_size: int, seed: int, device: torch.device) -> torch.Tensor:
-    """n uint8 samples from G's evaluation weights (EMA where enabled), from seeded latents."""
-    g = torch.Generator().manual_seed(seed)
-    net = module.eval_generator.to(device).eval()
-    out = []
-    for start in tqdm(range(0, n, batch_size), desc="generating", unit="batch", leave=False):
-        z = torch.randn(min(batch_size, n - start), module.latent_dim, generator=g).to(device)
-        out.append(to_uint8(net(z)))
-    return torch.cat(out)
+def generate(sampler: Sampler, n: int, batch_size: int, seed: int) -> torch.Tensor:
+    """n uint8 samples from seeded latents (the same images as `sampler.sample(n, seed)`)."""
+    z = sampler.latents(n, seed)
+    chunks = tqdm(z.split(batch_size), desc="generating", unit="batch", leave=False)
+    return torch.cat([to_uint8(sampler(chunk)) for chunk in chunks])
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -66,20 +62,16 @@ def evaluate(cfg: DictConfig) -> dict:
         check(cfg, key, int_at_least(2 if key.startswith("lpips") else 1), "a positive integer")
     validate_fidelity(cfg)
     ckpt = Path(cfg.ckpt_path)
-    if not ckpt.is_file():
-        raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file")
-    train_cfg = run_config(ckpt, cfg.train_overrides)
-    module, datamodule = build_model(train_cfg)
-    if len(datamodule.sample_shape) != 3:
-        raise ConfigError(f"mmagan-eval scores images; the run's data {train_cfg.data.name!r} is not images")
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
-    module.load_state_dict(state["state_dict"])
-    iteration = state["global_step"] // module.steps_per_iteration
     device = torch.device(
         "cuda"
         if cfg.device == "auto" and torch.cuda.is_available()
         else ("cpu" if cfg.device == "auto" else cfg.device)
     )
+    sampler = load_generator(ckpt, ema=cfg.ema, device=device)  # the checkpoint alone rebuilds G
+    train_cfg = OmegaConf.create(sampler.config)
+    train_cfg.merge_with_dotlist(list(cfg.train_overrides))
+    if len(sampler.sample_shape) != 3:
+        raise ConfigError(f"mmagan-eval scores images; the run's data {train_cfg.data.name!r} is not images")
     settings = fidelity_settings(cfg.fidelity)
     fid_metrics = [m for m in metrics if m in FIDELITY_METRICS]
     if fid_metrics:
@@ -90,24 +82,27 @@ def evaluate(cfg: DictConfig) -> dict:
 
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    fake = generate(module, cfg.num_samples, cfg.batch_size, cfg.seed, device)
+    fake = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
     seconds["generate"] = time.perf_counter() - start
     values: dict[str, float] = {}
     protocol: dict = {
         "num_samples": cfg.num_samples,
         "seed": cfg.seed,
-        "resolution": datamodule.sample_shape[-1],
+        "resolution": sampler.sample_shape[-1],
+        "ema": sampler.ema,
     }
     if fid_metrics:
         start = time.perf_counter()
+        datamodule = build_datamodule(train_cfg.data, batches_per_step=1)
         datamodule.prepare_data()
         datamodule.setup("fit")
-        real = datamodule.reference_images()
-        key = f"{datamodule.reference_key()}-{images_fingerprint(real)}"
+        offer = datamodule.evaluation()
+        real = offer.reference_images()
+        key = f"{offer.reference_key()}-{images_fingerprint(real)}"
         values.update(fidelity_metrics(fake, fid_metrics, settings, real=real, real_key=key))
         seconds["fidelity"] = time.perf_counter() - start
         protocol.update(
-            reference=f"{datamodule.reference_key()}: all {len(real)} training images",
+            reference=f"{offer.reference_key()}: all {len(real)} training images",
             feature_extractor=settings.feature_extractor,
             is_splits=settings.is_splits,
             kid_subsets=settings.kid_subsets,
@@ -122,24 +117,26 @@ def evaluate(cfg: DictConfig) -> dict:
     packages = ("mmagan", "torch", "torchvision", "torch-fidelity", "lpips", "lightning")
     report = {
         "checkpoint": str(ckpt.resolve()),
-        "iteration": iteration,
+        "iteration": sampler.iteration,
         "metrics": values,
         "protocol": protocol,
         "seconds": seconds,
         "versions": {p: version(p) for p in packages},
         "device": str(device),
     }
-    run_dir = Path(train_cfg.paths.output_dir)
-    write_json(run_dir / "eval" / f"{ckpt.stem}.json", report)
-    merge_into_metrics(run_dir / "metrics.json", {f"eval/{k}": v for k, v in values.items()})
+    out_dir, metrics_file = output_place(ckpt, cfg.eval_dir)
+    written = write_json(out_dir / f"{ckpt.stem}.json", report)
+    if metrics_file is not None:
+        merge_into_metrics(metrics_file, {f"eval/{k}": v for k, v in values.items()})
     for name, value in values.items():
         log.info("  %-22s %g", name, value)
-    log.info("written: %s", run_dir / "eval" / f"{ckpt.stem}.json")
+    log.info("written: %s", written)
     return report
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="eval")
 def main(cfg: DictConfig) -> None:
+    quiet_library_noise()
     exit_on_user_error(lambda: evaluate(cfg))
 
 

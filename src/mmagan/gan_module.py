@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import DataLoader, TensorDataset
 
+from mmagan import __version__
 from mmagan.errors import NonFiniteLossError
 from mmagan.objectives.base import Objective
+
+OPTIMIZER_IMPLS = ("fused", "foreach", "single")
 
 
 class GANModule(L.LightningModule):
@@ -19,6 +24,10 @@ class GANModule(L.LightningModule):
     One training step is one generator iteration: `objective.d_steps` discriminator updates (each
     on its own slice of the real batch) followed by one generator update. Lightning's global_step
     counts every optimizer step, so `iteration = global_step // steps_per_iteration`.
+
+    An iteration that does not log never reads a tensor on the host: the loss check is a flag
+    kept on the device and read at log steps, validation, checkpoints and the end; the EMA update
+    is a device-side lerp; loss terms and diagnostics are computed on log steps only.
     """
 
     def __init__(
@@ -30,10 +39,16 @@ class GANModule(L.LightningModule):
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
         betas: Sequence[float] = (0.5, 0.999),
+        optimizer_impl: str = "fused",
         ema_decay: float | None = None,
         ema_start_iteration: int = 0,
         eval_samples: int = 2500,
+        eval_batch_size: int = 500,
         eval_seed: int = 1234,
+        log_every_n_iterations: int = 50,
+        channels_last: bool = False,
+        run_config: dict | None = None,
+        sample_shape: Sequence[int] = (),
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -42,19 +57,28 @@ class GANModule(L.LightningModule):
         self.objective = objective
         self.latent_dim = latent_dim
         self.lr_g, self.lr_d, self.betas = lr_g, lr_d, tuple(betas)
-        self.ema_start_iteration = ema_start_iteration
-        self.last_eval_iteration = -1
-        self.generator_ema: AveragedModel | None = None
+        self.optimizer_impl = optimizer_impl
+        self.ema_decay, self.ema_start_iteration = ema_decay, ema_start_iteration
+        self.generator_ema: nn.Module | None = None
         if ema_decay is not None:
-            self.generator_ema = AveragedModel(
-                generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True
-            )
-            self.generator_ema.requires_grad_(False)
+            self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
+        self.eval_samples, self.eval_batch_size = eval_samples, eval_batch_size
+        self.log_every = max(1, log_every_n_iterations)
+        self.channels_last = channels_last
+        # What a checkpoint needs to rebuild the nets without the run folder (load_generator).
+        self.run_config = run_config or {}
+        self.sample_shape = tuple(sample_shape)
+        self.last_eval_iteration = -1
         # Fixed latents for evaluation: the same samples at every validation, for every metric.
         g = torch.Generator().manual_seed(eval_seed)
         self.register_buffer(
             "eval_latents", torch.randn(eval_samples, latent_dim, generator=g), persistent=False
         )
+        # Device-side loss check: whether a loss was ever non-finite, the first such iteration and
+        # its two losses. Read on the host only where a run may stop (`check_finite`).
+        self.register_buffer("_nonfinite", torch.zeros((), dtype=torch.bool), persistent=False)
+        self.register_buffer("_first_bad", torch.zeros(3), persistent=False)
+        self._rng_to_restore: dict | None = None
 
     # ----------------------------------------------------------------------------------- counting
     @property
@@ -70,7 +94,7 @@ class GANModule(L.LightningModule):
     @property
     def eval_generator(self) -> nn.Module:
         """G's EMA weights where enabled, else G: what evaluation and sample snapshots use."""
-        return self.generator_ema.module if self.generator_ema is not None else self.generator
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def sample_latents(self, n: int) -> Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
@@ -78,11 +102,23 @@ class GANModule(L.LightningModule):
     def forward(self, z: Tensor) -> Tensor:
         return self.eval_generator(z)
 
+    def eval_dataloader(self) -> DataLoader:
+        """Validation batches: indices into the fixed evaluation latents (each DDP rank a share)."""
+        return DataLoader(TensorDataset(torch.arange(self.eval_samples)), batch_size=self.eval_batch_size)
+
     # ----------------------------------------------------------------------------------- training
     def configure_optimizers(self):
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr_g, betas=self.betas)
+        impl = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}
+        kwargs = impl[self.optimizer_impl]
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas, **kwargs)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr_g, betas=self.betas, **kwargs)
         return [opt_d, opt_g]
+
+    def setup(self, stage: str) -> None:
+        if self.channels_last:
+            for net in (self.generator, self.discriminator, self.generator_ema):
+                if net is not None:
+                    net.to(memory_format=torch.channels_last)
 
     def on_fit_start(self) -> None:
         # Under DDP every rank starts from the same seed; give each its own latents so the ranks'
@@ -90,55 +126,139 @@ class GANModule(L.LightningModule):
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
 
+    def on_train_start(self) -> None:
+        # A resumed run continues the random stream where the checkpointed run was: the latents
+        # and flips after resuming are those of an uninterrupted run.
+        if self._rng_to_restore is not None:
+            torch.set_rng_state(self._rng_to_restore["torch"])
+            if self._rng_to_restore.get("cuda") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(self._rng_to_restore["cuda"])
+            self._rng_to_restore = None
+
+    def is_log_step(self) -> bool:
+        """Lightning's own rule for when training values reach the loggers, and the last iteration
+        (so that every run ends with its final losses in metrics.json)."""
+        last = (
+            self.trainer.max_steps > 0
+            and self.iteration + 1 >= self.trainer.max_steps // self.steps_per_iteration
+        )
+        return (self.iteration + 1) % self.log_every == 0 or last
+
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0] if isinstance(batch, (list, tuple)) else batch
+        if self.channels_last and real.ndim == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
+        log_now = self.is_log_step()
         opt_d, opt_g = self.optimizers()
         obj, G, D = self.objective, self.generator, self.discriminator
+
+        def judge(x: Tensor) -> Tensor:  # D on what the objective shows it (PacGAN: packs of m)
+            return D(obj.pack(x))
 
         for real_chunk in real.chunk(obj.d_steps):
             with self.toggled_optimizer(opt_d):
                 z = self.sample_latents(real_chunk.shape[0])
                 with torch.no_grad():
                     fake = G(z)
-                loss_d, d_terms = obj.d_loss(D(real_chunk), D(fake))
-                reg, reg_terms = obj.d_regularizer(D, real_chunk, fake)
+                real_logits = judge(real_chunk)
+                loss_d, d_terms = obj.d_loss(real_logits, judge(fake))
+                reg, reg_terms = obj.d_regularizer(judge, real_chunk, fake)
                 loss_d = loss_d + reg
                 opt_d.zero_grad(set_to_none=True)
                 self.manual_backward(loss_d)
                 opt_d.step()
 
         with self.toggled_optimizer(opt_g):
-            # The same latents as the last D step, now with gradient (see the method spec).
-            fake_logits = D(G(z))
+            # The same latents as the last D step, now with gradient (see the method spec). The
+            # diversity batch is a second G pass, never concatenated with the first: with batch norm
+            # in G, each pass is normalised by its own statistics, as the method specifies.
+            fake_logits = judge(G(z))
             m = obj.diversity_batch_size
-            div_logits = D(G(self.sample_latents(m))) if m > 0 else None
+            div_logits = judge(G(self.sample_latents(m))) if m > 0 else None
             loss_g, g_terms = obj.g_loss(fake_logits, div_logits)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)
             opt_g.step()
 
-        if self.generator_ema is not None:
-            if self.iteration <= self.ema_start_iteration:
-                self.generator_ema.n_averaged.zero_()  # copy G until the EMA starts
-            self.generator_ema.update_parameters(G)
+        self._update_ema()
+        self._track_finite(loss_d, loss_g)
+        if log_now:
+            self.check_finite()
+            self.log_dict({"train/loss_d": loss_d.detach(), "train/loss_g": loss_g.detach()}, prog_bar=True)
+            terms = {**d_terms, **reg_terms, **g_terms}
+            terms.update(obj.diagnostics(real_logits.detach(), fake_logits.detach(), div_logits))
+            self.log_dict({f"train/{k}": v for k, v in terms.items()})
 
-        self._stop_if_not_finite(loss_d, loss_g)
-        self.log_dict({"train/loss_d": loss_d.detach(), "train/loss_g": loss_g.detach()}, prog_bar=True)
-        terms = {**d_terms, **reg_terms, **g_terms}
-        self.log_dict({f"train/{k}": v for k, v in terms.items()})
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """EMA of G's float parameters and buffers, a device-side lerp: no host read. Until
+        `ema_start_iteration` (and at the first iteration) the average is a copy of G."""
+        if self.generator_ema is None:
+            return
+        ema, src = self._ema_pairs()
+        weight = 1.0 if self.iteration <= max(self.ema_start_iteration, 1) else 1.0 - self.ema_decay
+        torch._foreach_lerp_(ema, src, weight)
+        for e, s in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            if not e.is_floating_point():
+                e.copy_(s)  # counters such as batch norm's num_batches_tracked
 
-    def _stop_if_not_finite(self, loss_d: Tensor, loss_g: Tensor) -> None:
-        if not bool(torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())):
+    def _ema_pairs(self) -> tuple[list[Tensor], list[Tensor]]:
+        pairs = [
+            (e, s)
+            for e, s in zip(
+                [*self.generator_ema.parameters(), *self.generator_ema.buffers()],
+                [*self.generator.parameters(), *self.generator.buffers()],
+            )
+            if e.is_floating_point()
+        ]
+        return [e for e, _ in pairs], [s for _, s in pairs]
+
+    def _track_finite(self, loss_d: Tensor, loss_g: Tensor) -> None:
+        with torch.no_grad():
+            bad = ~(torch.isfinite(loss_d) & torch.isfinite(loss_g))
+            first = bad & ~self._nonfinite
+            now = torch.stack([loss_d.new_full((), float(self.iteration)), loss_d.float(), loss_g.float()])
+            self._first_bad.copy_(torch.where(first, now.to(self._first_bad), self._first_bad))
+            self._nonfinite |= bad
+
+    def check_finite(self) -> None:
+        """Raise NonFiniteLossError if a loss went NaN or infinite since training started. Called at
+        log steps, validation, checkpoints and the end: the one host read of the check."""
+        if bool(self._nonfinite):
+            it, loss_d, loss_g = self._first_bad.tolist()
             raise NonFiniteLossError(
-                f"non-finite loss at iteration {self.iteration} (global step {self.global_step}): "
-                f"loss_d={loss_d.item():.4g}, loss_g={loss_g.item():.4g}; "
-                "the last checkpoint before this point is kept"
+                f"non-finite loss at iteration {int(it)} (seen at iteration {self.iteration}): "
+                f"loss_d={loss_d:.4g}, loss_g={loss_g:.4g}; "
+                "no checkpoint of this state was written, the last one before it is kept"
             )
 
+    # ------------------------------------------------------------------------------ checkpointing
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_finite()  # never a checkpoint of a broken state
+        checkpoint["mmagan"] = {
+            "version": __version__,
+            "config": self.run_config,
+            "sample_shape": list(self.sample_shape),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._rng_to_restore = checkpoint.get("mmagan", {}).get("rng")
+
     # --------------------------------------------------------------------------------- evaluation
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.check_finite()
+
     def validation_step(self, batch, batch_idx: int) -> Tensor:
         (indices,) = batch
         return self.eval_generator(self.eval_latents[indices])
 
     def on_validation_epoch_end(self) -> None:
         self.last_eval_iteration = self.iteration
+
+    def on_train_end(self) -> None:
+        self.check_finite()

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")  # headless: runs write files, they never open windows
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-from torch import Tensor  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
+# Figure objects, not pyplot: no global backend is chosen at import and no window can open.
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import Tensor
+from torchvision.utils import make_grid
 
 
 def save_scatter(samples: Tensor, path: Path, modes: Tensor | None = None, title: str = "") -> Path:
     """Generated 2-D samples (blue) over the true modes (red crosses)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    fig = Figure(figsize=(5, 5), dpi=100)
+    ax = fig.subplots()
     pts = samples.detach().float().cpu().numpy()
     ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.5, label="generated")
     if modes is not None:
@@ -32,7 +32,6 @@ def save_scatter(samples: Tensor, path: Path, modes: Tensor | None = None, title
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
-
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-
-# Lightning warns that with manual optimization a checkpoint holds the state after the optimizer
-# step. Here that is the intent: a checkpoint is the state at the end of a whole iteration.
-warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
 class IterationCheckpoint(ModelCheckpoint):
@@ -27,10 +21,13 @@ class IterationCheckpoint(ModelCheckpoint):
             **kwargs,
         )
 
-    def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, torch.Tensor]:
-        candidates = super()._monitor_candidates(trainer)
-        candidates["iteration"] = torch.tensor(trainer.global_step // self.steps_per_iteration)
-        return candidates
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self._trainer = trainer
+
+    def format_checkpoint_name(self, metrics: dict[str, torch.Tensor], *args, **kwargs) -> str:
+        iteration = torch.tensor(self._trainer.global_step // self.steps_per_iteration)
+        return super().format_checkpoint_name({**metrics, "iteration": iteration}, *args, **kwargs)
 
 
 class InterruptCheckpoint(L.Callback):

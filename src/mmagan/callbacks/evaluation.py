@@ -15,8 +15,9 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from mmagan.metrics.fidelity import FidelitySettings, fidelity_metrics, images_fingerprint, to_uint8
+from mmagan.metrics.fidelity import FidelitySettings, fidelity_metrics, images_fingerprint
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
+from mmagan.sampler import to_uint8
 
 log = logging.getLogger("mmagan")
 
@@ -90,9 +91,9 @@ class FidelityMetrics(_ValidationSamples):
         return to_uint8(samples)
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
-        dm = trainer.datamodule
-        real = dm.reference_images()
-        key = f"{dm.reference_key()}-{images_fingerprint(real)}"
+        offer = trainer.datamodule.evaluation()
+        real = offer.reference_images()
+        key = f"{offer.reference_key()}-{images_fingerprint(real)}"
         return fidelity_metrics(samples, self.metrics, self.settings, real=real, real_key=key)
 
 

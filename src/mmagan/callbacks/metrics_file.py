@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import time
 from pathlib import Path
 
 import lightning as L
 import torch
+
+from mmagan.runs.files import finite_or_none, write_json
 
 
 class MetricsFile(L.Callback):
@@ -52,22 +51,5 @@ class MetricsFile(L.Callback):
         )
         figures = dict(self.figures)
         if trainer.is_global_zero:
-            write_json(self.path, {k: (v if math.isfinite(v) else None) for k, v in sorted(figures.items())})
+            write_json(self.path, finite_or_none(dict(sorted(figures.items()))))
         return figures
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write through a temporary file and rename: never a half-written file. NaN and inf must be
-    given as None (null): strict JSON readers and dashboards reject them."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def merge_into_metrics(path: Path, figures: dict[str, float]) -> dict:
-    """Add `figures` to an existing metrics.json (keeping what training wrote)."""
-    merged = json.loads(path.read_text()) if path.is_file() else {}
-    merged.update({k: (v if math.isfinite(v) else None) for k, v in figures.items()})
-    write_json(path, dict(sorted(merged.items())))
-    return merged

@@ -36,7 +36,7 @@ class ModeCoverage(L.Callback):
         samples = torch.cat(self._samples)
         if trainer.world_size > 1:
             samples = pl_module.all_gather(samples).flatten(0, 1)
-        mixture = trainer.datamodule.mixture
+        mixture = trainer.datamodule.evaluation().mixture
         figures = mode_coverage(samples, mixture.modes, mixture.std, self.threshold)
         pl_module.log_dict({f"modes/{k}": v for k, v in figures.items()}, sync_dist=False)
         if trainer.is_global_zero:

@@ -9,6 +9,7 @@ import torch
 
 from mmagan.callbacks.logged_images import log_image
 from mmagan.plots import save_image_grid, save_scatter
+from mmagan.sampler import sample_in_eval_mode, seeded_latents
 
 
 class SampleSnapshots(L.Callback):
@@ -36,18 +37,14 @@ class SampleSnapshots(L.Callback):
         if not trainer.is_global_zero or it == self._last_saved:
             return None
         self._last_saved = it
-        g = torch.Generator().manual_seed(self.seed)
-        z = torch.randn(self.num_samples, pl_module.latent_dim, generator=g).to(pl_module.device)
-        net = pl_module.eval_generator
-        was_training = net.training
-        net.eval()
-        samples = net(z)
-        net.train(was_training)
+        z = seeded_latents(self.num_samples, pl_module.latent_dim, self.seed).to(pl_module.device)
+        samples = sample_in_eval_mode(pl_module.eval_generator, z)
         path = self.out_dir / f"iter{it:07d}.png"
         if samples.ndim == 4:
             save_image_grid(samples, path)
         else:
-            modes = getattr(getattr(trainer.datamodule, "mixture", None), "modes", None)
+            mixture = trainer.datamodule.evaluation().mixture
+            modes = mixture.modes if mixture is not None else None
             save_scatter(samples, path, modes, title=f"fixed latents, iteration {it}")
         log_image(trainer, "samples/fixed_latents", path, it)
         return path

@@ -21,7 +21,8 @@ class StackedModeCount(L.Callback):
     def on_validation_batch_end(
         self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
     ) -> None:
-        self._labels.append(triple_labels(outputs.detach(), trainer.datamodule.classify_channels))
+        classify = trainer.datamodule.evaluation().classify_channels
+        self._labels.append(triple_labels(outputs.detach(), classify))
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not self._labels:

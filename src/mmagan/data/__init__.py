@@ -20,9 +20,7 @@ DATASETS: dict[str, type[GANDataModule]] = {
 }
 
 
-def build_datamodule(
-    cfg: Any, batches_per_step: int, eval_samples: int, eval_batch_size: int
-) -> GANDataModule:
+def build_datamodule(cfg: Any, batches_per_step: int, device_data: bool = False) -> GANDataModule:
     kwargs = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
     name = kwargs["name"]
     if name not in DATASETS:
@@ -30,6 +28,5 @@ def build_datamodule(
     return DATASETS[name](
         **kwargs,
         batches_per_step=batches_per_step,
-        eval_samples=eval_samples,
-        eval_batch_size=eval_batch_size,
+        device_data=device_data,
     )

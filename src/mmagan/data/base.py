@@ -1,37 +1,98 @@
-"""What every mmagan DataModule shares: the real-data loader and the evaluation latents."""
+"""What every mmagan DataModule shares: the resumable training loader and what it offers evaluation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from mmagan.data.sampling import DeviceBatches, ResumableLoader
+from mmagan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mmagan.data.toy import GaussianMixture
+
+
+@dataclass(frozen=True)
+class EvaluationOffer:
+    """What a data set lets evaluation measure; None where it does not apply. Callbacks read this,
+    never the DataModule's attributes, so a new data set says in one place what it supports."""
+
+    #: Known modes: modes captured / % high quality / reverse KL (2-D mixtures).
+    mixture: GaussianMixture | None = None
+    #: Images (N, 3, H, W) in [-1, 1] -> digit labels (N, 3), one per channel (stacked digits).
+    classify_channels: Callable[[Tensor], Tensor] | None = None
+    #: Real images for FID/IS/KID/precision-recall, and the key their features are cached under.
+    reference_images: Callable[[], Dataset] | None = None
+    reference_key: Callable[[], str] | None = None
 
 
 class GANDataModule(L.LightningDataModule):
-    """Real samples for training; for validation, the indices of fixed evaluation latents.
-
-    Validation is where G is sampled for metrics: each validation batch holds indices into the
-    model's fixed evaluation latents, so every metric callback sees the same samples and, under
-    DDP, each rank generates its share.
-    """
+    """Real samples for training. Validation batches (indices of the fixed evaluation latents)
+    come from the GAN module, which owns those latents."""
 
     #: Shape of one real sample: (C, H, W) for images, (D,) for vectors.
     sample_shape: tuple[int, ...] = ()
 
+    #: Whether the training set is held in memory (a tensor), so it can move whole to the device.
+    in_memory: bool = True
+
     def __init__(
-        self, batch_size: int, batches_per_step: int = 1, eval_samples: int = 2500, eval_batch_size: int = 500
+        self,
+        batch_size: int,
+        batches_per_step: int = 1,
+        shuffle_seed: int | None = None,
+        device_data: bool = False,
     ) -> None:
         super().__init__()
+        if device_data and not self.in_memory:
+            raise ConfigError(
+                "trainer.speed.device_data=true needs a data set held in memory (cifar10, stacked "
+                "digits or MNIST, ring, grid); this one is memory-mapped from disk"
+            )
+        self.device_data = device_data
         self.batch_size = batch_size
         # Critic updates per generator update: each training step takes this many batches at once.
         self.batches_per_step = batches_per_step
-        self.eval_samples = eval_samples
-        self.eval_batch_size = eval_batch_size
+        # The training order's seed; by default drawn from the run's seeded RNG.
+        self.shuffle_seed = int(torch.randint(2**31, ()) if shuffle_seed is None else shuffle_seed)
+        self.train_set: Dataset | None = None
 
     @property
     def step_batch_size(self) -> int:
         return self.batch_size * self.batches_per_step
 
-    def val_dataloader(self) -> DataLoader:
-        indices = TensorDataset(torch.arange(self.eval_samples))
-        return DataLoader(indices, batch_size=self.eval_batch_size, shuffle=False)
+    def evaluation(self) -> EvaluationOffer:
+        return EvaluationOffer()
+
+    def _batches_consumed(self) -> int:
+        trainer = self.trainer
+        return 0 if trainer is None else trainer.lightning_module.iteration
+
+    def train_loader(self, **loader_kwargs) -> ResumableLoader | DeviceBatches:
+        """Every data set's training loader: one batch per generator iteration, resumable exactly;
+        with device_data, the whole set on the training device and no DataLoader."""
+        trainer = self.trainer
+        common = dict(
+            batch_size=self.step_batch_size,
+            seed=self.shuffle_seed,
+            consumed=self._batches_consumed,
+            rank=trainer.global_rank if trainer is not None else 0,
+            world_size=trainer.world_size if trainer is not None else 1,
+        )
+        if self.device_data:
+            device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+            return DeviceBatches(self.train_set.on_device(device), device=device, **common)
+        return ResumableLoader(self.train_set, **common, **loader_kwargs)
+
+    def train_dataloader(self) -> ResumableLoader | DeviceBatches:
+        return self.train_loader()
+
+    def val_dataloader(self):
+        # Lightning asks the DataModule; the GAN module owns the evaluation latents it indexes.
+        return self.trainer.lightning_module.eval_dataloader()

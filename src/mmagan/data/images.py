@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from mmagan.data.base import GANDataModule
+from mmagan.data.base import EvaluationOffer, GANDataModule
 from mmagan.errors import ConfigError
 
 log = logging.getLogger("mmagan")
@@ -42,19 +42,17 @@ class ImageArray(Dataset):
     def __getitem__(self, index: int) -> Tensor:
         return torch.as_tensor(np.asarray(self.images[index]))
 
-    def __getitems__(self, indices: list[int]) -> Tensor:
+    def on_device(self, device: torch.device) -> ImageArray:
+        return ImageArray(torch.as_tensor(np.asarray(self.images)).to(device))
+
+    def __getitems__(self, indices: list[int] | Tensor) -> Tensor:
         if isinstance(self.images, Tensor):
-            return self.images[torch.as_tensor(indices)]
+            return self.images[torch.as_tensor(indices, device=self.images.device)]
         # Memory-mapped: read in file order (sequential pages), then restore the shuffled order.
         order = np.argsort(indices)
         batch = np.empty((len(indices), *self.images.shape[1:]), dtype=np.uint8)
         batch[order] = self.images[np.asarray(indices)[order]]
         return torch.from_numpy(batch)
-
-
-def collate_batch(batch: Tensor | list[Tensor]) -> Tensor:
-    """The batch `__getitems__` already built, or a stack of single items."""
-    return batch if isinstance(batch, Tensor) else torch.stack(batch)
 
 
 def to_unit_range(images: Tensor) -> Tensor:
@@ -89,9 +87,6 @@ def resolve_pin_memory(value: Any) -> bool:
 class ImageDataModule(GANDataModule):
     """Training images as uint8 (N, C, R, R); subclasses fill `self.train_set` in `setup`."""
 
-    #: True when the images are held in RAM (tensor); False for memory-mapped files.
-    in_memory: bool = True
-
     def __init__(
         self,
         resolution: int,
@@ -118,7 +113,6 @@ class ImageDataModule(GANDataModule):
         self.num_workers = resolve_num_workers(loader.get("num_workers", "auto"), self.in_memory)
         self.pin_memory = resolve_pin_memory(loader.get("pin_memory", "auto"))
         self.persistent_workers = persistent
-        self.train_set: ImageArray | None = None
 
     def check_size(self, n: int, what: str) -> None:
         if n < self.step_batch_size:
@@ -135,12 +129,7 @@ class ImageDataModule(GANDataModule):
             )
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(
-            self.train_set,
-            batch_size=self.step_batch_size,
-            shuffle=True,
-            drop_last=True,
-            collate_fn=collate_batch,
+        return self.train_loader(
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers and self.num_workers > 0,
@@ -153,6 +142,9 @@ class ImageDataModule(GANDataModule):
             if self.flip:
                 batch = random_flip(batch)
         return batch
+
+    def evaluation(self) -> EvaluationOffer:
+        return EvaluationOffer(reference_images=self.reference_images, reference_key=self.reference_key)
 
     def reference_images(self) -> ImageArray:
         """The real images metrics compare against: the whole training set (fid50k_full)."""

@@ -9,7 +9,7 @@ same with a zip of PNGs; a raw array is faster still to read).
 from __future__ import annotations
 
 import argparse
-import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -23,6 +23,7 @@ import numpy as np
 from mmagan.data.image_files import ON_BAD_IMAGE, ON_SMALL_IMAGE, ImageFile, list_images, load_square
 from mmagan.errors import DataError, require_one_of
 from mmagan.nets.dcgan import RESOLUTIONS
+from mmagan.runs.files import fingerprint, write_json
 
 log = logging.getLogger("mmagan")
 FORMAT_VERSION = 1
@@ -104,7 +105,7 @@ def prepare(
         "skipped_files": skipped[:100],
         "on_small_image": on_small_image,
     }
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    write_json(out.with_suffix(".json"), meta)
     os.replace(tmp, out)
     log.info("prepared %d images at %dx%d into %s", kept, resolution, resolution, out)
     return meta
@@ -125,12 +126,14 @@ def load_prepared(path: str | Path) -> np.ndarray:
 def source_fingerprint(source: str | Path) -> str:
     """Changes when files are added, removed, replaced or touched, or the zip changes."""
     source = Path(source).resolve()
-    h = hashlib.sha1(str(source).encode())
     entries = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
-    for p in entries:
-        st = p.stat()
-        h.update(f"{p.relative_to(source.parent)}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:12]
+    stats = ((p, p.stat()) for p in entries)
+    return fingerprint(
+        itertools.chain(
+            [str(source)],
+            (f"{p.relative_to(source.parent)}|{st.st_size}|{st.st_mtime_ns}" for p, st in stats),
+        )
+    )
 
 
 def prepared_cache(

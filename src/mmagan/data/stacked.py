@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mmagan.data.base import EvaluationOffer
 from mmagan.data.digits import load_digits
 from mmagan.data.images import ImageDataModule
 from mmagan.errors import ConfigError
@@ -30,8 +31,11 @@ class StackedDigits(Dataset):
     def __getitem__(self, index: int) -> Tensor:
         return self.digits[self.triples[index]]
 
-    def __getitems__(self, indices: list[int]) -> Tensor:
-        return self.digits[self.triples[torch.as_tensor(indices)]]
+    def __getitems__(self, indices: list[int] | Tensor) -> Tensor:
+        return self.digits[self.triples[torch.as_tensor(indices, device=self.triples.device)]]
+
+    def on_device(self, device: torch.device) -> StackedDigits:
+        return StackedDigits(self.digits.to(device), self.triples.to(device))
 
 
 class StackedDigitsDataModule(ImageDataModule):
@@ -81,6 +85,13 @@ class StackedDigitsDataModule(ImageDataModule):
         self.train_set = StackedDigits(digits, triples)
         if self.classifier is None:
             self._load_classifier()
+
+    def evaluation(self) -> EvaluationOffer:
+        return EvaluationOffer(
+            classify_channels=self.classify_channels,
+            reference_images=self.reference_images,
+            reference_key=self.reference_key,
+        )
 
     def classify_channels(self, images: Tensor) -> Tensor:
         """Digit labels of single-channel images (N, 1, 32, 32) in [-1, 1], on their device."""

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
-from mmagan.data.base import GANDataModule
+from mmagan.data.base import EvaluationOffer, GANDataModule
 from mmagan.errors import ConfigError
 
 
@@ -53,6 +53,20 @@ def _build_mixture(name: str, kwargs: dict) -> GaussianMixture:
     return MIXTURES[name](**kwargs)
 
 
+class Points(TensorDataset):
+    """A set of points (N, D) that hands out whole batches and can move to the device."""
+
+    def __init__(self, points: Tensor) -> None:
+        super().__init__(points)
+
+    def __getitems__(self, indices: list[int] | Tensor) -> Tensor:
+        points = self.tensors[0]
+        return points[torch.as_tensor(indices, device=points.device)]
+
+    def on_device(self, device: torch.device) -> Points:
+        return Points(self.tensors[0].to(device))
+
+
 class ToyDataModule(GANDataModule):
     """A fixed training set drawn once from a mixture (PacGAN: 100k samples)."""
 
@@ -78,13 +92,11 @@ class ToyDataModule(GANDataModule):
                 f"({self.step_batch_size} = data.batch_size x critic steps)"
             )
         self.num_samples, self.seed = num_samples, seed
-        self.train_set: TensorDataset | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             g = torch.Generator().manual_seed(self.seed)
-            self.train_set = TensorDataset(self.mixture.sample(self.num_samples, g))
+            self.train_set = Points(self.mixture.sample(self.num_samples, g))
 
-    def train_dataloader(self) -> DataLoader:
-        # In-memory tensors: worker processes would only add overhead.
-        return DataLoader(self.train_set, batch_size=self.step_batch_size, shuffle=True, drop_last=True)
+    def evaluation(self) -> EvaluationOffer:
+        return EvaluationOffer(mixture=self.mixture)

@@ -3,13 +3,14 @@ and cached on disk with its test accuracy."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from mmagan.runs.files import atomic_write, fingerprint
 
 log = logging.getLogger("mmagan")
 
@@ -79,10 +80,8 @@ def train_classifier(
     return model, accuracy(model, *test)
 
 
-def fingerprint(digits: Tensor, labels: Tensor) -> str:
-    h = hashlib.sha1(digits.contiguous().numpy().tobytes())
-    h.update(labels.numpy().tobytes())
-    return h.hexdigest()[:12]
+def digits_fingerprint(digits: Tensor, labels: Tensor) -> str:
+    return fingerprint([digits.contiguous().numpy().tobytes(), labels.numpy().tobytes()])
 
 
 def load_or_train(
@@ -90,18 +89,17 @@ def load_or_train(
 ) -> tuple[DigitClassifier, float]:
     """The classifier cached at `path` when it was trained on these digits, else a new one (saved)."""
     path = Path(path)
-    key = fingerprint(*train)
+    key = digits_fingerprint(*train)
     if path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved.get("fingerprint") == key:
-            model = DigitClassifier()
+            with torch.random.fork_rng():  # a run's random stream must not depend on this cache
+                model = DigitClassifier()
             model.load_state_dict(saved["state_dict"])
             return model.eval(), float(saved["test_accuracy"])
     log.info("training the digit classifier for mode counting (once; cached at %s)", path)
     model, acc = train_classifier(train, test, epochs)
     log.info("digit classifier test accuracy: %.4f on %d test digits", acc, len(test[0]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    torch.save({"state_dict": model.state_dict(), "test_accuracy": acc, "fingerprint": key}, tmp)
-    tmp.replace(path)
+    saved = {"state_dict": model.state_dict(), "test_accuracy": acc, "fingerprint": key}
+    atomic_write(path, lambda tmp: torch.save(saved, tmp))
     return model.eval(), acc

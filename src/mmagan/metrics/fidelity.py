@@ -8,8 +8,8 @@ split, resolution, a content fingerprint of the images and the weights' hash.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from mmagan.errors import ConfigError
 from mmagan.metrics.weights import inception_weights, weights_fingerprint
+from mmagan.runs.files import fingerprint
 
 INCEPTION = "inception-v3-compat"
 FIDELITY_METRICS = ("fid", "is", "kid", "prc")
@@ -98,18 +99,11 @@ class UInt8Images(Dataset):
         return torch.as_tensor(np.asarray(self.images[i]))
 
 
-def to_uint8(samples: Tensor) -> Tensor:
-    """G's [-1, 1] output -> uint8 [0, 255], rounded the way image files store it."""
-    return samples.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu()
-
-
 def images_fingerprint(images) -> str:
     """Cheap content key: count, shape and about 256 evenly spaced images."""
     n = len(images)
-    h = hashlib.sha1(f"{n}".encode())
-    for i in range(0, n, max(1, n // 256)):
-        h.update(np.ascontiguousarray(np.asarray(images[i])).tobytes())
-    return h.hexdigest()[:12]
+    sampled = (np.ascontiguousarray(np.asarray(images[i])).tobytes() for i in range(0, n, max(1, n // 256)))
+    return fingerprint(itertools.chain([str(n)], sampled))
 
 
 def fidelity_metrics(

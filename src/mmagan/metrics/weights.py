@@ -4,7 +4,6 @@ names the file, where it was looked for and how to provide it."""
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import torch
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
 from mmagan.errors import ConfigError
+from mmagan.runs.files import fingerprint
 
 ALEXNET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 
@@ -51,11 +51,8 @@ def alexnet_weights(configured: str | None) -> Path:
 
 @lru_cache(maxsize=8)
 def file_fingerprint(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha1()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()[:12]
+        return fingerprint(iter(lambda: f.read(1 << 22), b""))
 
 
 def weights_fingerprint(path: str | Path) -> str:

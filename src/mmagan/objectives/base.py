@@ -26,6 +26,12 @@ class Objective:
     diversity_batch_size: int = 0
     #: False where a per-sample D regulariser (a gradient penalty) rules out batch norm in D.
     d_batch_norm_ok: bool = True
+    #: Samples D sees at once (PacGAN's m); D's input has this many times the data's channels.
+    packing: int = 1
+
+    def pack(self, x: Tensor) -> Tensor:
+        """What D is given for a batch of samples x; x itself except for packing objectives."""
+        return x
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Losses:
         raise NotImplementedError
@@ -36,6 +42,12 @@ class Objective:
 
     def g_loss(self, fake_logits: Tensor, div_logits: Tensor | None = None) -> Losses:
         raise NotImplementedError
+
+    def diagnostics(
+        self, real_logits: Tensor, fake_logits: Tensor, div_logits: Tensor | None
+    ) -> dict[str, Tensor]:
+        """Figures about D's outputs for the loggers, computed on log steps only; none by default."""
+        return {}
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -49,9 +51,38 @@ class MMAGANObjective(DCGANObjective):
         check_logits(div_logits, self.num_heads, "diversity batch")
         activations = mode_activations(div_logits)
         hinge = coverage_hinge(activations, self.tau)
-        terms.update(
-            g_div=hinge.detach(),
-            heads_below_tau=(activations < self.tau).sum().detach().float(),
-            min_activation=activations.min().detach(),
-        )
+        terms["g_div"] = hinge.detach()
         return adv + self.lambda_div * hinge, terms
+
+    @torch.no_grad()
+    def diagnostics(
+        self, real_logits: Tensor, fake_logits: Tensor, div_logits: Tensor | None
+    ) -> dict[str, Tensor]:
+        """Whether the heads specialise, the method's premise: each head's A_k on fakes and reals,
+        heads under tau, how evenly fakes spread over the heads, and how alike the heads respond."""
+        fake = torch.sigmoid(div_logits if div_logits is not None else fake_logits).float()
+        real = torch.sigmoid(real_logits).float()
+        a_fake, a_real = fake.mean(0), real.mean(0)
+        figures = {f"heads/A_fake_{k}": a for k, a in enumerate(a_fake)}
+        figures.update({f"heads/A_real_{k}": a for k, a in enumerate(a_real)})
+        figures["heads_below_tau"] = (a_fake < self.tau).sum().float()
+        figures["min_activation"] = a_fake.min()
+        if self.num_heads > 1:
+            figures["head_usage_entropy"] = head_usage_entropy(fake)
+            figures["head_correlation"] = mean_head_correlation(fake)
+        return figures
+
+
+def head_usage_entropy(activations: Tensor) -> Tensor:
+    """Entropy of which head fires most per sample, over log K: 1 when the samples spread evenly
+    over the K heads, 0 when one head wins for every sample."""
+    k = activations.shape[1]
+    usage = torch.bincount(activations.argmax(1), minlength=k).float() / activations.shape[0]
+    return -(usage * usage.clamp_min(1e-12).log()).sum() / math.log(k)
+
+
+def mean_head_correlation(activations: Tensor) -> Tensor:
+    """Mean Pearson correlation over pairs of heads across a batch (1: the heads are copies)."""
+    k = activations.shape[1]
+    corr = torch.corrcoef(activations.T).nan_to_num(0.0)
+    return (corr.sum() - corr.diagonal().sum()) / (k * (k - 1))

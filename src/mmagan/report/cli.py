@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 from mmagan.report.plots import heatmaps, learning_curves
-from mmagan.report.runs import RunRecord, find_runs, finished
 from mmagan.report.tables import (
     build_rows,
     compare_with_baselines,
@@ -22,7 +21,8 @@ from mmagan.report.tables import (
     rows_markdown,
     write_csv,
 )
-from mmagan.sweep_jobs import FINISHED
+from mmagan.runs.listing import RunRecord, find_runs, finished
+from mmagan.runs.sweep_jobs import FINISHED
 
 
 def unfinished_markdown(records: list[RunRecord]) -> str:

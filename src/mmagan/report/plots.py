@@ -6,15 +6,14 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+# Figure objects, not pyplot: no global backend is chosen at import and no window can open.
+from matplotlib.figure import Figure
 
-from mmagan.report.runs import learning_curve  # noqa: E402
-from mmagan.report.stats import lower_is_better  # noqa: E402
-from mmagan.report.tables import Row  # noqa: E402
+from mmagan.report.stats import lower_is_better
+from mmagan.report.tables import Row
+from mmagan.runs.listing import learning_curve
 
 
 def _slug(text: str) -> str:
@@ -34,7 +33,8 @@ def heatmaps(rows: list[Row], metrics: list[str], out_dir: Path) -> list[Path]:
         for metric in metrics:
             if not any(metric in r.summaries for r in grid):
                 continue
-            fig, axes = plt.subplots(1, len(taus), figsize=(3.6 * len(taus), 3.2), squeeze=False)
+            fig = Figure(figsize=(3.6 * len(taus), 3.2))
+            axes = fig.subplots(1, len(taus), squeeze=False)
             cmap = "viridis_r" if lower_is_better(metric) else "viridis"
             values = [r.summaries[metric].mean for r in grid if metric in r.summaries]
             vmin, vmax = min(values), max(values)
@@ -56,7 +56,6 @@ def heatmaps(rows: list[Row], metrics: list[str], out_dir: Path) -> list[Path]:
             fig.suptitle(f"{data}: {metric} (mean over seeds, {better} is better)")
             path = out_dir / f"heatmap_{_slug(data)}_{_slug(metric)}.png"
             fig.savefig(path, dpi=100, bbox_inches="tight")
-            plt.close(fig)
             written.append(path)
     return written
 
@@ -69,7 +68,8 @@ def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -
         in_data = [r for r in rows if r.data == data]
         shown = sorted((r for r in in_data if r.method == "mmagan"), key=lambda r: r.rank)[:top]
         shown += [r for r in in_data if r.method != "mmagan"]
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
         drawn = 0
         for row in shown:
             by_step: dict[float, list[float]] = defaultdict(list)
@@ -88,5 +88,4 @@ def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -
             path = out_dir / f"curves_{_slug(data)}_{_slug(metric)}.png"
             fig.savefig(path, dpi=100, bbox_inches="tight")
             written.append(path)
-        plt.close(fig)
     return written

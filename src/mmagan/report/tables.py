@@ -8,8 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmagan.report.runs import RunRecord
 from mmagan.report.stats import RANKING, Difference, Summary, lower_is_better, summarize, welch_difference
+from mmagan.runs.listing import RunRecord
 
 BASELINES = ("gan", "dcgan", "wgan_gp")
 

@@ -7,11 +7,10 @@ share a folder and a re-run of the same sweep finds each job's earlier folder.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 
-from omegaconf import OmegaConf
+from mmagan.runs.files import fingerprint
 
 # Grid keys as the paper writes them.
 SHORT_KEYS = {
@@ -34,7 +33,6 @@ IGNORED_PREFIXES = (
     "rerun",
 )
 MAX_LENGTH = 180
-RESOLVER = "mmagan_job_dirname"
 
 
 def _parse(override: str) -> tuple[str, str]:
@@ -61,15 +59,6 @@ def job_dirname(overrides: Iterable[str]) -> str:
             items.append((SHORT_KEYS.get(key, key), value))
     name = ",".join(f"{k}={v}" for k, v in sorted(items, key=_order)) or "default"
     if len(name) > MAX_LENGTH:  # file systems cap a name at 255 bytes; keep it unique with a hash
-        digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+        digest = fingerprint([name])[:10]
         name = f"{name[: MAX_LENGTH - 11]}-{digest}"
     return name
-
-
-def register_resolver() -> None:
-    """`${mmagan_job_dirname:${hydra:overrides.task}}` in conf/hydra/default.yaml."""
-    if not OmegaConf.has_resolver(RESOLVER):
-        OmegaConf.register_new_resolver(RESOLVER, lambda overrides: job_dirname(overrides or ()))
-
-
-register_resolver()

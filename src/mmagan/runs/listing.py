@@ -8,7 +8,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from mmagan.sweep_jobs import FINISHED, MISSING, job_status, planned_jobs, read_failure, read_metrics
+from mmagan.runs.sweep_jobs import FINISHED, MISSING, job_status, planned_jobs, read_failure, read_metrics
 
 # Figures that describe the run rather than the model: left out of the report.
 BOOKKEEPING_SUFFIXES = ("_seconds", "_se", "_std", "_pairs")

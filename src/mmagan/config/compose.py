@@ -7,20 +7,16 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from mmagan.job_names import register_resolver
-
-register_resolver()  # the sweep folder names in conf/hydra/default.yaml
-
 
 def config_dir() -> Path:
     """The wheel carries conf/ inside the package; a source checkout has it at the top level."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parents[1] / "conf"):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "conf", package.parents[1] / "conf"):
         if (candidate / "train.yaml").is_file():
             return candidate
     raise FileNotFoundError(
-        f"mmagan's Hydra configs (train.yaml) are neither in {here / 'conf'} "
-        f"nor in {here.parents[1] / 'conf'}"
+        f"mmagan's Hydra configs (train.yaml) are neither in {package / 'conf'} "
+        f"nor in {package.parents[1] / 'conf'}"
     )
 
 

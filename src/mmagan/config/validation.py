@@ -27,6 +27,7 @@ RESERVED_TRAINER_KEYS = {
     "default_root_dir": "runs write into their Hydra run folder",
     "gradient_clip_val": "Lightning refuses it with manual optimization",
     "accumulate_grad_batches": "Lightning refuses it with manual optimization",
+    "use_distributed_sampler": "the training loader splits data between DDP ranks itself (resumable)",
 }
 
 
@@ -89,6 +90,14 @@ def validate_objective(cfg: DictConfig) -> None:
         check(cfg, o + "gp_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0")
     elif name == "gan":
         check(cfg, o + "non_saturating", lambda v: isinstance(v, bool), "true or false")
+    elif name == "pacgan":
+        m = check(cfg, o + "packing", int_at_least(1), "an integer >= 1 (m; PacGAN used 2, 3 and 4)")
+        batch = _get(cfg, "data.batch_size")
+        if _is_int(batch) and batch % m:
+            raise ConfigError(
+                f"model.objective.packing={m} is invalid with data.batch_size={batch}: the batch must "
+                f"split into packs of m (a multiple of {m})"
+            )
 
 
 def validate_model(cfg: DictConfig) -> None:
@@ -147,8 +156,25 @@ def validate_data(cfg: DictConfig) -> None:
     check(cfg, "eval.seed", int_at_least(0), "an integer >= 0")
 
 
+SPEED_KEYS = {"optimizer", "channels_last", "tf32", "compile", "compile_mode", "device_data", "threads"}
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def validate_speed(cfg: DictConfig) -> None:
+    from mmagan.gan_module import OPTIMIZER_IMPLS
+
+    _unknown_keys(cfg, "trainer.speed", SPEED_KEYS)
+    s = "trainer.speed."
+    check(cfg, s + "optimizer", one_of(OPTIMIZER_IMPLS), f"one of {list(OPTIMIZER_IMPLS)}")
+    for key in ("channels_last", "tf32", "compile", "device_data"):
+        check(cfg, s + key, lambda v: isinstance(v, bool), "true or false")
+    check(cfg, s + "compile_mode", one_of(COMPILE_MODES), f"one of {list(COMPILE_MODES)}")
+    check(cfg, s + "threads", lambda v: v == "auto" or (_is_int(v) and v >= 1), "'auto' or an integer >= 1")
+
+
 def validate_trainer(cfg: DictConfig) -> None:
-    known = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+    known = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"} | {"speed"}
+    validate_speed(cfg)
     for key in _get(cfg, "trainer").keys():
         if key in RESERVED_TRAINER_KEYS:
             raise ConfigError(f"trainer.{key} cannot be set: {RESERVED_TRAINER_KEYS[key]}")

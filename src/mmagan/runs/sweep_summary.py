@@ -11,7 +11,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from mmagan.sweep_jobs import FAILED, FINISHED, job_status, planned_jobs, read_failure
+from mmagan.runs.sweep_jobs import FAILED, FINISHED, job_status, planned_jobs, read_failure
 
 log = logging.getLogger("mmagan")
 

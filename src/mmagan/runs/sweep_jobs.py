@@ -7,7 +7,6 @@ returns, so the launcher goes on with the rest of the sweep.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -16,8 +15,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from mmagan.callbacks.metrics_file import write_json
-from mmagan.job_names import job_dirname
+from mmagan.runs.files import read_json, write_json
+from mmagan.runs.job_names import job_dirname
 
 log = logging.getLogger("mmagan")
 
@@ -26,11 +25,7 @@ FAILURE_FILE = "failed.json"
 
 
 def read_metrics(job_dir: Path) -> dict:
-    path = Path(job_dir) / "metrics.json"
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except json.JSONDecodeError:
-        return {}
+    return read_json(Path(job_dir) / "metrics.json")
 
 
 def job_status(job_dir: Path) -> str:
@@ -45,14 +40,15 @@ def job_status(job_dir: Path) -> str:
 
 
 def read_failure(job_dir: Path) -> dict:
-    path = Path(job_dir) / FAILURE_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_json(Path(job_dir) / FAILURE_FILE)
 
 
 def planned_jobs(multirun_cfg: DictConfig, sweep_dir: Path | None = None) -> list[str]:
     """Folder names of every job a multirun config describes (Hydra's basic sweeper expansion).
     Sweeps it cannot expand alone (glob() over a config group) fall back to the job folders
     present in `sweep_dir`."""
+    # Hydra has no public API that expands sweep overrides into jobs; its basic sweeper's own
+    # expansion is used so the listing matches what the sweep ran, job for job.
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 

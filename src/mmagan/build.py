@@ -1,0 +1,262 @@
+"""Config -> objective, nets, GAN module, DataModule, callbacks, loggers, trainer: every command
+assembles its pieces here, after the config has been validated."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.plugins.environments import SLURMEnvironment
+from omegaconf import DictConfig, OmegaConf
+
+from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoint
+from mmagan.callbacks.evaluation import FidelityMetrics, LPIPSDiversity
+from mmagan.callbacks.metrics_file import MetricsFile
+from mmagan.callbacks.mode_coverage import ModeCoverage
+from mmagan.callbacks.sample_snapshots import SampleSnapshots
+from mmagan.callbacks.stacked_modes import StackedModeCount
+from mmagan.config.validation import validate_config, validate_net
+from mmagan.data import build_datamodule
+from mmagan.data.base import GANDataModule
+from mmagan.errors import ConfigError
+from mmagan.gan_module import GANModule
+from mmagan.loggers import build_loggers
+from mmagan.metrics.fidelity import FidelitySettings
+from mmagan.metrics.weights import alexnet_weights
+from mmagan.nets import build_nets
+from mmagan.objectives import build_objective
+from mmagan.runs.checkpoints import check_resume
+from mmagan.runs.output_dir import prepare_output_dir
+
+log = logging.getLogger("mmagan")
+
+
+@dataclass
+class Run:
+    trainer: L.Trainer
+    module: GANModule
+    datamodule: GANDataModule
+    run_dir: Path
+    ckpt_path: str | None
+
+    def callback(self, kind: type) -> L.Callback | None:
+        return next((c for c in self.trainer.callbacks if isinstance(c, kind)), None)
+
+
+def resolved(cfg: DictConfig) -> dict:
+    """The config as plain values: what a checkpoint stores and a resume compares."""
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def speed(cfg: DictConfig) -> DictConfig:
+    return cfg.trainer.speed
+
+
+def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
+    """The GAN module and DataModule a validated config describes."""
+    objective = build_objective(**cfg.model.objective)
+    datamodule = build_datamodule(cfg.data, objective.d_steps, device_data=speed(cfg).device_data)
+    validate_net(cfg, datamodule.sample_shape)
+    generator, discriminator = build_nets(
+        cfg.net, datamodule.sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing
+    )
+    fast = speed(cfg)
+    if fast.compile:
+        generator.compile(mode=fast.compile_mode)  # in place: parameter names stay as they are
+        discriminator.compile(mode=fast.compile_mode)
+    opt, ema = cfg.model.optimizer, cfg.model.ema
+    module = GANModule(
+        generator,
+        discriminator,
+        objective,
+        latent_dim=cfg.net.latent_dim,
+        lr_g=opt.lr_g,
+        lr_d=opt.lr_d,
+        betas=tuple(opt.betas),
+        optimizer_impl=fast.optimizer,
+        ema_decay=ema.decay if ema.enabled else None,
+        ema_start_iteration=ema.start_iteration,
+        eval_samples=cfg.eval.num_samples,
+        eval_batch_size=cfg.eval.batch_size,
+        eval_seed=cfg.eval.seed,
+        log_every_n_iterations=cfg.trainer.log_every_n_steps,
+        channels_last=fast.channels_last and len(datamodule.sample_shape) == 3,
+        run_config=resolved(cfg),
+        sample_shape=datamodule.sample_shape,
+    )
+    return module, datamodule
+
+
+def fidelity_settings(cfg: Any) -> FidelitySettings:
+    return FidelitySettings(**OmegaConf.to_container(cfg, resolve=True))
+
+
+def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: FidelitySettings) -> None:
+    """Image metrics need image data and their weights: fetched now, or refused before training."""
+    uses_fidelity = bool(cfg.callbacks.fidelity.metrics)
+    uses_lpips = cfg.callbacks.lpips_diversity.enabled
+    if (uses_fidelity or uses_lpips) and datamodule.evaluation().reference_images is None:
+        raise ConfigError(
+            f"callbacks.fidelity.metrics / callbacks.lpips_diversity need image data; data {cfg.data.name!r} "
+            "is not images: use mode counting (callbacks.mode_coverage) instead"
+        )
+    if uses_fidelity:
+        fidelity.weights()
+    if uses_lpips and not cfg.callbacks.lpips_diversity.random_trunk:
+        alexnet_weights(fidelity.lpips_trunk_weights_path)
+
+
+def build_callbacks(
+    cfg: Any, run_dir: Path, steps_per_iteration: int, datamodule: GANDataModule, fidelity: FidelitySettings
+) -> list[L.Callback]:
+    ckpt_dir = run_dir / "checkpoints"
+    offer = datamodule.evaluation()
+    callbacks: list[L.Callback] = [
+        IterationCheckpoint(
+            every_n_iterations=cfg.checkpoint.every_n_iterations,
+            steps_per_iteration=steps_per_iteration,
+            dirpath=ckpt_dir,
+            filename="iter{iteration:07d}",
+            auto_insert_metric_name=False,
+            save_top_k=cfg.checkpoint.save_top_k,
+            save_last=cfg.checkpoint.save_last,
+        ),
+        InterruptCheckpoint(str(ckpt_dir)),
+        SampleSnapshots(
+            run_dir / "samples",
+            every_n_iterations=cfg.sample_snapshots.every_n_iterations,
+            num_samples=cfg.sample_snapshots.num_samples,
+            seed=cfg.sample_snapshots.seed,
+        ),
+        MetricsFile(run_dir / "metrics.json"),
+    ]
+    if cfg.mode_coverage.enabled and offer.mixture is not None:
+        callbacks.append(ModeCoverage(run_dir / "plots", threshold=cfg.mode_coverage.threshold))
+    if cfg.mode_coverage.enabled and offer.classify_channels is not None:
+        callbacks.append(StackedModeCount())
+    if cfg.fidelity.metrics:
+        every = cfg.fidelity.every_n_validations
+        callbacks.append(FidelityMetrics(list(cfg.fidelity.metrics), fidelity, every))
+        if "fid" in cfg.fidelity.metrics and cfg.fidelity.keep_best_fid:
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=ckpt_dir,
+                    filename="best-fid",
+                    monitor="metrics/fid",
+                    mode="min",
+                    save_top_k=1,
+                    save_last=False,
+                    auto_insert_metric_name=False,
+                )
+            )
+    lp = cfg.lpips_diversity
+    if lp.enabled:
+        callbacks.append(
+            LPIPSDiversity(
+                lp.num_samples,
+                lp.minibatch,
+                fidelity.lpips_trunk_weights_path,
+                lp.random_trunk,
+                lp.every_n_validations,
+            )
+        )
+    if cfg.progress_bar.refresh_rate > 0:
+        callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
+    return callbacks
+
+
+def checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
+    """ckpt_path when given; else the run folder's last.ckpt, left by an interrupted earlier start.
+    Either is read and compared with this config before anything is built."""
+    if cfg.ckpt_path is not None:
+        path = str(cfg.ckpt_path)
+        if not Path(path).is_file():
+            raise ConfigError(f"ckpt_path={path!r} is not a file; give the path of a .ckpt to resume from")
+    else:
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not (cfg.rerun.resume_last and last.is_file()):
+            return None
+        log.info("resuming from this folder's %s", last)
+        path = str(last)
+    for line in check_resume(path, resolved(cfg)):
+        log.warning("changed since the checkpoint: %s", line)
+    return path
+
+
+def cluster_plugins() -> list:
+    """Under submitit, submitit requeues a job at its time limit; Lightning's own SLURM requeue would
+    requeue it a second time, so it is switched off there (plain sbatch keeps Lightning's)."""
+    if os.environ.get("SUBMITIT_EXECUTOR") == "slurm":
+        return [SLURMEnvironment(auto_requeue=False)]
+    return []
+
+
+def job_cpu_share() -> int | None:
+    """The cores a launcher gave this job: SLURM's cpus-per-task, or Ray's num_cpus for the task."""
+    if os.environ.get("SLURM_CPUS_PER_TASK"):
+        return int(os.environ["SLURM_CPUS_PER_TASK"])
+    try:
+        import ray
+
+        if ray.is_initialized():
+            cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+            return max(1, int(cpus)) if cpus else None
+    except ImportError:
+        pass
+    return None
+
+
+def apply_global_speed(cfg: DictConfig) -> None:
+    """Process-wide switches: TF32 and torch's intra-op threads (jobs sharing a machine must keep
+    to their share of its cores: oversubscribed OpenMP threads slow every job many times over)."""
+    fast = speed(cfg)
+    if fast.tf32:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.set_float32_matmul_precision("high")
+    threads = job_cpu_share() if fast.threads == "auto" else fast.threads
+    if threads:
+        torch.set_num_threads(threads)
+    log.info("torch threads: %d", torch.get_num_threads())
+
+
+def trainer_arguments(cfg: DictConfig) -> dict:
+    """`trainer` without mmagan's own `speed` block: what lightning.Trainer takes."""
+    args = OmegaConf.to_container(cfg.trainer, resolve=True)
+    args.pop("speed", None)
+    return args
+
+
+def build(cfg: DictConfig) -> Run:
+    """Everything a run needs, after every value has been checked."""
+    validate_config(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    prepare_output_dir(run_dir)
+    ckpt_path = checkpoint_to_resume(cfg, run_dir)
+    apply_global_speed(cfg)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    module, datamodule = build_model(cfg)
+    fidelity = fidelity_settings(cfg.fidelity)
+    check_metric_inputs(cfg, datamodule, fidelity)
+    callbacks = build_callbacks(cfg.callbacks, run_dir, module.steps_per_iteration, datamodule, fidelity)
+    loggers = build_loggers(cfg.logger, run_dir)
+    trainer = L.Trainer(
+        **trainer_arguments(cfg),
+        max_steps=cfg.iterations * module.steps_per_iteration if cfg.iterations > 0 else -1,
+        callbacks=callbacks,
+        logger=loggers or False,
+        default_root_dir=run_dir,
+        enable_progress_bar=cfg.callbacks.progress_bar.refresh_rate > 0,
+        plugins=cluster_plugins(),
+        # The training loader splits each epoch's order between DDP ranks itself (resumable).
+        use_distributed_sampler=False,
+    )
+    for logger in loggers:
+        logger.log_hyperparams(resolved(cfg))
+    return Run(trainer, module, datamodule, run_dir, ckpt_path)

@@ -1,0 +1,52 @@
+"""What a command prints: mmagan's lines and real warnings, without the libraries' advertising and
+repeated deprecation notices. The run's log file (Hydra's <run>/<task>.log) keeps everything."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+
+# Lines no researcher acts on: advertising, and notices about choices mmagan makes on purpose.
+NOISE = re.compile(
+    "|".join(
+        [
+            r"💡 Tip:",
+            r"Using ModelCheckpoint with manual optimization",  # a checkpoint ends a whole iteration
+            r"does not have many workers",  # in-memory data: workers only add overhead
+            r"^(GPU|TPU|HPU) available:",
+            r"LOCAL_RANK: \d+ - CUDA_VISIBLE_DEVICES",
+            r"Seed set to",
+            r"`Trainer.fit` stopped: `max_steps=",
+            r"litlogger|litmodels",
+            r"site-packages/.*(deprecated|Deprecat)",  # libraries' notices about their own internals
+        ]
+    )
+)
+
+
+class DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not NOISE.search(record.getMessage())
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+
+
+def quiet_library_noise() -> None:
+    """Call once at the start of a command (never at import). Warnings go through logging, so
+    they reach the log file; the console handlers drop the noise; a deprecation notice is shown
+    once, not at every step."""
+    logging.captureWarnings(True)
+    warnings.simplefilter("once", DeprecationWarning)
+    warnings.simplefilter("once", FutureWarning)
+    loggers = [
+        logging.getLogger(),
+        logging.getLogger("lightning.pytorch"),
+        logging.getLogger("lightning.fabric"),
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if _is_console(handler) and not any(isinstance(f, DropNoise) for f in handler.filters):
+                handler.addFilter(DropNoise())

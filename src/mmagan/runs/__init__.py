@@ -1,0 +1,1 @@
+"""Run folders: their files, job names, sweeps, listings, and the checkpoints they hold."""

@@ -1,0 +1,85 @@
+"""A generator ready to sample: the object `load_generator` returns and every tool draws from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+
+def to_uint8(samples: Tensor) -> Tensor:
+    """G's [-1, 1] output -> uint8 [0, 255] on the CPU, rounded the way image files store it."""
+    return samples.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu()
+
+
+def seeded_latents(n: int, latent_dim: int, seed: int) -> Tensor:
+    """The n latents of `seed`, drawn on the CPU: the same on every device and machine."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, latent_dim, generator=g)
+
+
+@dataclass
+class Sampler:
+    """G's weights in eval mode with what it takes to use them.
+
+    `sample(n, seed)` gives the same images for the same seed wherever it runs: in training (sample
+    snapshots), in mmagan-eval and in a notebook on a copied checkpoint.
+    """
+
+    net: nn.Module
+    latent_dim: int
+    sample_shape: tuple[int, ...]
+    config: dict = field(default_factory=dict)
+    iteration: int = 0
+    ema: bool = False
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        self.net.eval().requires_grad_(False)
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.net.parameters())).device
+
+    def to(self, device: str | torch.device) -> Sampler:
+        self.net.to(device)
+        return self
+
+    def latents(self, n: int, seed: int = 0) -> Tensor:
+        return seeded_latents(n, self.latent_dim, seed).to(self.device)
+
+    @torch.no_grad()
+    def __call__(self, z: Tensor) -> Tensor:
+        return self.net(z.to(self.device))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
+        """n samples (images in [-1, 1], or points) from the latents of `seed`."""
+        z = self.latents(n, seed)
+        return torch.cat([self(chunk) for chunk in z.split(batch_size)])
+
+    def describe(self) -> dict:
+        return {
+            "sample_shape": list(self.sample_shape),
+            "latent_dim": self.latent_dim,
+            "iteration": self.iteration,
+            "ema": self.ema,
+            "version": self.version,
+        }
+
+
+def sample_in_eval_mode(net: nn.Module, z: Tensor) -> Tensor:
+    """G(z) with batch norm in eval mode, restoring the mode after (snapshots during training)."""
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            return net(z)
+    finally:
+        net.train(was_training)
+
+
+def as_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,200 @@
+"""Self-describing checkpoints: a generator from the file alone, exports, safe and exact resumes."""
+
+import shutil
+
+import lightning as L
+import pytest
+import torch
+from helpers import TINY, TINY_MLP, run_cli
+
+from mmagan import load_generator
+from mmagan.build import build
+from mmagan.errors import CheckpointError
+from mmagan.sampler import sample_in_eval_mode, seeded_latents
+from mmagan.train import train
+
+
+@pytest.fixture(scope="module")
+def ema_run(tmp_path_factory):
+    """A short run with an EMA that differs from G, and its module."""
+    from mmagan.config import compose
+
+    out = tmp_path_factory.mktemp("ema") / "run"
+    cfg = compose(
+        "train",
+        [
+            *TINY,
+            *TINY_MLP,
+            "iterations=12",
+            "model.ema.enabled=true",
+            "model.ema.decay=0.5",
+            f"paths.output_dir={out}",
+        ],
+    )
+    run = build(cfg)
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    return run
+
+
+@pytest.mark.parametrize("ema", [True, False])
+def test_load_generator_from_a_checkpoint_copied_alone(ema_run, tmp_path, ema):
+    copied = tmp_path / "empty" / "model.ckpt"
+    copied.parent.mkdir()
+    shutil.copy(ema_run.run_dir / "checkpoints" / "last.ckpt", copied)
+    sampler = load_generator(copied, ema=ema)
+    net = ema_run.module.generator_ema if ema else ema_run.module.generator
+    expected = sample_in_eval_mode(net, seeded_latents(64, 2, seed=7))
+    assert sampler.ema is ema and sampler.iteration == 12
+    torch.testing.assert_close(sampler.sample(64, seed=7), expected, rtol=0, atol=0)
+    assert not torch.equal(sampler.sample(64, seed=8), expected)
+    # the EMA really is another set of weights here, so the flag matters
+    other = load_generator(copied, ema=not ema).sample(64, seed=7)
+    assert not torch.equal(other, expected)
+
+
+def test_exported_generator_samples_like_its_checkpoint(ema_run, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ckpt = ema_run.run_dir / "checkpoints" / "last.ckpt"
+    exe = Path(sys.executable).with_name("mmagan-export")
+    done = subprocess.run([str(exe), str(ckpt), str(tmp_path / "g.pt")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "g.pt"
+    assert out.stat().st_size < ckpt.stat().st_size / 2  # no D, no optimizer state
+    exported, original = load_generator(out), load_generator(ckpt)
+    assert torch.equal(exported.sample(32, seed=1), original.sample(32, seed=1))
+    assert exported.iteration == 12 and exported.ema
+
+
+def test_a_file_without_a_generator_or_not_a_checkpoint_is_one_clear_error(ema_run, tmp_path):
+    text = tmp_path / "notes.ckpt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match=r"notes\.ckpt is not a readable checkpoint"):
+        load_generator(text)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(CheckpointError, match=r"foreign\.pt is not an mmagan checkpoint"):
+        load_generator(foreign)
+
+
+def _weights(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+class StopAt(L.Callback):
+    def __init__(self, iteration, error):
+        self.iteration, self.error = iteration, error
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if pl_module.iteration == self.iteration:
+            raise self.error
+
+
+EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "model.ema.decay=0.9"]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["ctrl_c", "kill_after_periodic_checkpoint"],
+)
+def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(make_cfg, tmp_path, how):
+    """32-true on the CPU: the resumed run sees the same batches, latents and EMA as one that never
+    stopped (25 iterations of 10 batches per epoch: the interruption and the end are mid-epoch)."""
+    straight = build(make_cfg(*EXACT, "iterations=25", run_dir=tmp_path / "straight"))
+    straight.trainer.fit(straight.module, datamodule=straight.datamodule)
+
+    cfg = make_cfg(
+        *EXACT, "iterations=25", "callbacks.checkpoint.every_n_iterations=10", run_dir=tmp_path / "cut"
+    )
+    first = build(cfg)
+    if how == "ctrl_c":
+        first.trainer.callbacks.append(StopAt(13, KeyboardInterrupt()))
+        with pytest.raises(SystemExit):  # Lightning's graceful shutdown after Ctrl-C
+            first.trainer.fit(first.module, datamodule=first.datamodule)
+        resume = []  # the folder's last.ckpt (iteration 13)
+    else:  # the process dies without a word: only the periodic checkpoint at iteration 10 is left
+        first.trainer.callbacks.append(StopAt(17, RuntimeError("killed")))
+        with pytest.raises(RuntimeError):
+            first.trainer.fit(first.module, datamodule=first.datamodule)
+        (tmp_path / "cut" / "checkpoints" / "last.ckpt").unlink(missing_ok=True)
+        resume = [f"ckpt_path={tmp_path / 'cut' / 'checkpoints' / 'iter0000010.ckpt'}"]
+
+    second = build(make_cfg(*EXACT, "iterations=25", *resume, run_dir=tmp_path / "cut"))
+    assert second.ckpt_path is not None
+    second.trainer.fit(second.module, datamodule=second.datamodule, ckpt_path=second.ckpt_path)
+    assert second.module.iteration == 25
+    a, b = _weights(straight.module), _weights(second.module)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, msg=key)
+
+
+def test_resume_with_another_k_is_refused_in_one_line(tmp_path):
+    run_dir = tmp_path / "k8"
+    first = run_cli(*TINY, *TINY_MLP, "iterations=4", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    result = run_cli(
+        *TINY,
+        *TINY_MLP,
+        "iterations=8",
+        "model.objective.num_heads=16",
+        f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        cwd=tmp_path,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in out, out[-2000:]
+    assert "model.objective.num_heads: checkpoint has 8, this run asks for 16" in out
+    assert "size mismatch" not in out
+
+
+def test_safe_changes_on_resume_are_allowed_and_others_are_noted(make_cfg, tmp_path):
+    train(make_cfg("iterations=4", run_dir=tmp_path / "a"))
+    ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    run = build(
+        make_cfg(
+            "iterations=8",
+            "logger=none",
+            "trainer.val_check_interval=2",
+            f"ckpt_path={ckpt}",
+            run_dir=tmp_path / "b",
+        )
+    )
+    assert run.ckpt_path == str(ckpt)
+    from mmagan.runs.checkpoints import config_changes, read_checkpoint
+
+    saved = read_checkpoint(ckpt)["mmagan"]["config"]
+    refused, noted = config_changes(saved, {**saved, "model": {**saved["model"], "optimizer": {"lr_g": 1.0}}})
+    assert not refused and any(line.startswith("model.optimizer.lr_g:") for line in noted)
+
+
+@pytest.mark.parametrize("damage", ["text", "truncated"])
+def test_a_bad_checkpoint_file_is_one_line_and_exit_2(tmp_path, damage):
+    bad = tmp_path / "bad.ckpt"
+    if damage == "text":
+        bad.write_text("not a checkpoint\n")
+    else:
+        train_dir = tmp_path / "t"
+        assert (
+            run_cli(*TINY, *TINY_MLP, "iterations=2", f"hydra.run.dir={train_dir}", cwd=tmp_path).returncode
+            == 0
+        )
+        data = (train_dir / "checkpoints" / "last.ckpt").read_bytes()
+        bad.write_bytes(data[: len(data) // 2])
+    result = run_cli(*TINY, *TINY_MLP, "iterations=4", f"ckpt_path={bad}", cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in out, out[-2000:]
+    errors = [line for line in out.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and "bad.ckpt is not a readable checkpoint" in errors[0]
+
+
+def test_an_unwritable_output_folder_is_one_line_and_exit_2(tmp_path):
+    result = run_cli(
+        *TINY, *TINY_MLP, "iterations=2", "hydra.run.dir=/proc/mmagan-no-such-place", cwd=tmp_path
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in out
+    assert (
+        out.strip().splitlines()[-1].startswith("output error: cannot write the output folder /proc/mmagan")
+    )

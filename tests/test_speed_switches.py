@@ -1,0 +1,90 @@
+"""Each speed switch gives the step's losses and weights as without it (CPU tolerances; bf16 and
+compile on a GPU are checked in tests/test_gpu.py)."""
+
+import lightning as L
+import pytest
+import torch
+from helpers import TINY_STACKED_DIGITS
+
+from mmagan.build import build
+
+STEPS = 4
+
+
+class Losses(L.Callback):
+    def __init__(self):
+        self.values = []
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        m = trainer.callback_metrics
+        self.values.append((float(m["train/loss_d"]), float(m["train/loss_g"])))
+
+
+def run_losses(make_cfg, tmp_path, *overrides):
+    run = build(
+        make_cfg(
+            *TINY_STACKED_DIGITS,
+            f"iterations={STEPS}",
+            "trainer.log_every_n_steps=1",
+            "model.ema.enabled=true",
+            f"paths.data_dir={tmp_path / 'data'}",
+            *overrides,
+            run_dir=tmp_path / f"run{abs(hash(overrides))}",
+        )
+    )
+    spy = Losses()
+    run.trainer.callbacks.append(spy)
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    return torch.tensor(spy.values), run.module
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    from helpers import TINY
+
+    from mmagan.config import compose
+
+    tmp = tmp_path_factory.mktemp("speed")
+
+    def make(*overrides, run_dir):
+        return compose("train", [*TINY, f"paths.output_dir={run_dir}", *overrides])
+
+    return make, tmp, run_losses(make, tmp, "trainer.speed.optimizer=single")
+
+
+@pytest.mark.parametrize(
+    "switch,tol",
+    [
+        ("trainer.speed.optimizer=fused", 1e-5),
+        ("trainer.speed.optimizer=foreach", 1e-5),
+        ("trainer.speed.channels_last=true", 1e-4),
+        ("trainer.speed.device_data=true", 1e-5),
+        ("trainer.speed.tf32=true", 1e-5),  # a no-op on the CPU; must not change anything there
+    ],
+)
+def test_switch_keeps_the_losses(baseline, switch, tol):
+    make, tmp, (base_losses, base_module) = baseline
+    overrides = [switch] if "optimizer" in switch else ["trainer.speed.optimizer=single", switch]
+    losses, module = run_losses(make, tmp, *overrides)
+    assert losses.shape == (STEPS, 2)
+    torch.testing.assert_close(losses, base_losses, rtol=tol, atol=tol)
+    for (name, a), b in zip(base_module.state_dict().items(), module.state_dict().values()):
+        torch.testing.assert_close(b.contiguous(), a.contiguous(), rtol=tol * 10, atol=tol * 10, msg=name)
+
+
+@pytest.mark.slow
+def test_compile_keeps_the_losses(baseline):
+    make, tmp, (base_losses, _) = baseline
+    losses, module = run_losses(make, tmp, "trainer.speed.optimizer=single", "trainer.speed.compile=true")
+    torch.testing.assert_close(losses, base_losses, rtol=1e-3, atol=1e-3)
+    assert "generator.main.0.weight" in module.state_dict()  # compiled in place: checkpoints unchanged
+
+
+def test_device_data_is_refused_for_memory_mapped_sets(make_cfg):
+    from mmagan.data.celeba_hq import CelebAHQDataModule
+    from mmagan.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"trainer\.speed\.device_data=true needs a data set held in memory"
+    ):
+        CelebAHQDataModule(source="x", device_data=True)

@@ -1,0 +1,83 @@
+"""An iteration that does not log never reads a tensor on the host.
+
+`.item()`, `bool()`, `float()` and `.tolist()` on a tensor all dispatch to
+`aten._local_scalar_dense`; on a GPU each is a host-device round trip that stalls the queue.
+Counted here on the CPU over whole batches (step, optimizer steps, EMA, Lightning's bookkeeping).
+"""
+
+import lightning as L
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from mmagan.build import build
+
+
+class CountHostReads(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.reads += 1
+        return func(*args, **(kwargs or {}))
+
+
+class CountIn(L.Callback):
+    """Counts host reads from the start to the end of the batches of `iterations`."""
+
+    def __init__(self, iterations):
+        self.iterations, self.reads, self.mode = set(iterations), {}, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if pl_module.iteration in self.iterations:
+            self.mode = CountHostReads()
+            self.mode.__enter__()
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if self.mode is not None:
+            self.mode.__exit__(None, None, None)
+            self.reads[pl_module.iteration - 1] = self.mode.reads
+            self.mode = None
+
+
+QUIET = [
+    "iterations=10",
+    "trainer.log_every_n_steps=5",
+    "trainer.val_check_interval=100",
+    "callbacks.checkpoint.every_n_iterations=0",
+    "callbacks.sample_snapshots.every_n_iterations=0",
+]
+
+
+@pytest.mark.parametrize("ema", [False, True])
+@pytest.mark.parametrize("model", ["gan", "dcgan", "wgan_gp", "mmagan"])
+def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):
+    run = build(make_cfg(f"model={model}", f"model.ema.enabled={str(ema).lower()}", *QUIET))
+    # iterations 0-based: 4 and 9 log ((i + 1) % 5 == 0, and the last); the others must not read
+    counter = CountIn([1, 2, 3, 4, 5, 6, 7])
+    run.trainer.callbacks.insert(0, counter)
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    quiet = {i: n for i, n in counter.reads.items() if i != 4}
+    assert quiet == {i: 0 for i in (1, 2, 3, 5, 6, 7)}
+    assert counter.reads[4] > 0  # the log step reads its losses and the finite flag: the counter works
+
+
+def test_a_nan_is_caught_at_the_next_log_step_naming_its_iteration(make_cfg, monkeypatch):
+    from mmagan.errors import NonFiniteLossError
+    from mmagan.objectives.mmagan import MMAGANObjective
+
+    original, calls = MMAGANObjective.g_loss, []
+
+    def g_loss(obj, *args, **kwargs):
+        calls.append(1)
+        loss, terms = original(obj, *args, **kwargs)
+        return (loss * float("nan"), terms) if len(calls) == 3 else (loss, terms)
+
+    monkeypatch.setattr(MMAGANObjective, "g_loss", g_loss)
+    run = build(make_cfg(*QUIET))
+    with pytest.raises(
+        NonFiniteLossError, match=r"at iteration 3 \(seen at iteration 5\): loss_d=[-\d.e]+, loss_g=nan"
+    ):
+        run.trainer.fit(run.module, datamodule=run.datamodule)
