@@ -4,8 +4,8 @@ import pytest
 import torch
 from helpers import run_cli
 
+from mmagan.build import build
 from mmagan.errors import ConfigError
-from mmagan.train import build
 
 BAD = [
     (["model.objective.num_heads=0"], r"model\.objective\.num_heads=0 .*>= 1"),
@@ -17,7 +17,7 @@ BAD = [
     (["model=wgan_gp", "model.objective.n_critic=0"], r"n_critic=0 .*>= 1"),
     (
         ["model.objective.name=lsgan"],
-        r"model\.objective\.name='lsgan' .*one of \['dcgan', 'gan', 'mmagan', 'wgan_gp'\]",
+        r"model\.objective\.name='lsgan' .*one of \['dcgan', 'gan', 'mmagan', 'pacgan', 'wgan_gp'\]",
     ),
     (["+model.objective.kappa=3"], r"model\.objective\.kappa is not a known key"),
     (["net.name=resnet"], r"net\.name='resnet' .*one of"),
@@ -35,6 +35,14 @@ BAD = [
     (["data.num_samples=10"], r"data\.num_samples=10 .*one training step's batch \(50"),
     (["model.ema.enabled=true", "model.ema.decay=1.0"], r"model\.ema\.decay=1\.0 .*0 < decay < 1"),
     (["seed=-3"], r"seed=-3 "),
+    (
+        ["trainer.speed.optimizer=sgd"],
+        r"trainer\.speed\.optimizer='sgd' .*one of \['fused', 'foreach', 'single'\]",
+    ),
+    (["trainer.speed.compile_mode=fast"], r"trainer\.speed\.compile_mode='fast' .*reduce-overhead"),
+    (["trainer.speed.threads=0"], r"trainer\.speed\.threads=0 .*'auto' or an integer >= 1"),
+    (["+trainer.speed.turbo=true"], r"trainer\.speed\.turbo is not a known key"),
+    (["+trainer.use_distributed_sampler=true"], r"trainer\.use_distributed_sampler cannot be set"),
     (["ckpt_path=/nonexistent/last.ckpt"], r"ckpt_path='/nonexistent/last\.ckpt' is not a file"),
     (
         ["logger=wandb", "logger.wandb.mode=sometimes"],
@@ -57,7 +65,7 @@ def test_gpu_trainer_without_a_gpu_is_refused(make_cfg, trainer):
 
 
 def test_batch_norm_in_the_wgan_gp_critic_is_refused(make_cfg):
-    from mmagan.config_validation import validate_net
+    from mmagan.config.validation import validate_net
 
     cfg = make_cfg("model=wgan_gp", "net=dcgan", "net.d_norm=batch")
     with pytest.raises(ConfigError, match="gradient penalty"):
@@ -78,12 +86,11 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path):
 @pytest.mark.parametrize("experiment", ["ring_pacgan", "grid_pacgan"])
 @pytest.mark.parametrize("model", ["mmagan", "dcgan", "gan", "wgan_gp"])
 def test_experiment_configs_pass_validation(tmp_path, experiment, model):
-    from mmagan.configs import compose
+    from mmagan.config import compose
 
     cfg = compose(
         "train", [f"experiment={experiment}", f"model={model}", f"paths.output_dir={tmp_path}", "logger=csv"]
     )
     run = build(cfg)
-    assert cfg.trainer.max_epochs == 400 and cfg.data.batch_size == 100
-    assert run.datamodule.mixture.modes.shape[0] == (8 if experiment == "ring_pacgan" else 25)
-    assert run.trainer.max_epochs == 400
+    assert run.datamodule.evaluation().mixture.modes.shape[0] == (8 if experiment == "ring_pacgan" else 25)
+    assert run.trainer.max_epochs == 400 and run.trainer.max_steps == -1  # epochs, not iterations

@@ -57,7 +57,28 @@ def test_mmagan_losses_match_hand_computation():
     expect_g = adv + 0.7 * (max(0, 0.6 - a1) + max(0, 0.6 - a2))
     loss_g, terms = obj.g_loss(fake, div)
     assert loss_g.item() == pytest.approx(expect_g, rel=1e-6)
-    assert terms["heads_below_tau"].item() == 1
+
+    diag = obj.diagnostics(real, fake, div)
+    assert diag["heads_below_tau"].item() == 1
+    assert diag["heads/A_fake_0"].item() == pytest.approx(a1) and diag[
+        "heads/A_fake_1"
+    ].item() == pytest.approx(a2)
+    assert diag["heads/A_real_1"].item() == pytest.approx((sig(-2.0) + sig(3.0)) / 2)
+    assert diag["head_usage_entropy"].item() == 0.0  # head 0 fires most on both fakes
+
+
+def test_mmagan_head_diagnostics_against_numpy():
+    import numpy as np
+
+    obj = build_objective("mmagan", num_heads=3, lambda_div=1.0, tau=0.5, diversity_batch_size=6)
+    div = torch.tensor([[2.0, 0, -1], [0, 3, 1], [-1, 0, 2], [1, 2, 0], [2, -1, 1], [3, 1, 0]])
+    diag = obj.diagnostics(torch.zeros(4, 3), torch.zeros(4, 3), div)
+    act = 1 / (1 + np.exp(-div.numpy()))
+    corr = np.corrcoef(act.T)
+    assert diag["head_correlation"].item() == pytest.approx(corr[~np.eye(3, dtype=bool)].mean(), rel=1e-5)
+    usage = np.bincount(act.argmax(1), minlength=3) / 6  # heads 0, 1, 2 win 3, 2 and 1 of the 6 fakes
+    expect = -(usage * np.log(usage)).sum() / np.log(3)
+    assert diag["head_usage_entropy"].item() == pytest.approx(expect, rel=1e-6)
 
 
 def test_k1_lambda0_is_exactly_dcgan():
@@ -136,7 +157,49 @@ def test_gradient_penalty_backpropagates_into_the_critic():
     torch.testing.assert_close(lin.weight.grad, 2 * (w.norm() - 1) * w / w.norm())
 
 
-def test_registry_names():
-    assert set(OBJECTIVES) == {"gan", "dcgan", "wgan_gp", "mmagan"}
+def test_every_objective_has_its_config_and_unknown_names_are_refused():
+    from mmagan.config import compose
+
+    for name in OBJECTIVES:  # a variant is one objective file plus one config file
+        assert compose("train", [f"model={name}"]).model.objective.name == name
     with pytest.raises(KeyError, match="known"):
         build_objective("lsgan")
+
+
+def test_pacgan_with_packs_of_one_is_exactly_dcgan():
+    torch.manual_seed(0)
+    real, fake = torch.randn(16, 1), torch.randn(16, 1)
+    pac, dc = build_objective("pacgan", packing=1), build_objective("dcgan")
+    x = torch.randn(6, 3, 4, 4)
+    assert torch.equal(pac.pack(x), x)
+    assert torch.equal(pac.d_loss(real, fake)[0], dc.d_loss(real, fake)[0])
+    assert torch.equal(pac.g_loss(fake)[0], dc.g_loss(fake)[0])
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_pacgan_packs_consecutive_groups_of_m_as_published(m):
+    obj = build_objective("pacgan", packing=m)
+    points = torch.arange(12 * 2, dtype=torch.float32).reshape(12, 2)
+    packed = obj.pack(points)
+    assert packed.shape == (12 // m, 2 * m)
+    for i in range(12 // m):  # pack i = samples i*m .. i*m + m - 1, side by side
+        assert torch.equal(packed[i], torch.cat(list(points[i * m : (i + 1) * m])))
+    images = torch.randn(12, 3, 8, 8)
+    packed = obj.pack(images)
+    assert packed.shape == (12 // m, 3 * m, 8, 8)
+    assert torch.equal(packed[1, 3:6], images[m + 1])  # the second sample of the second pack
+
+
+def test_pacgan_d_takes_packs_and_bad_packing_is_a_config_error(make_cfg):
+    from mmagan.build import build
+    from mmagan.errors import ConfigError
+
+    run = build(make_cfg("model=pacgan", "model.objective.packing=2", "iterations=1"))  # B = 50
+    seen = []
+    run.module.discriminator.register_forward_hook(lambda mod, i, o: seen.append(tuple(i[0].shape)))
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    assert seen[:3] == [(25, 4), (25, 4), (25, 4)]  # real packs, fake packs, G step: 2-D points, 2 per pack
+    with pytest.raises(ConfigError, match=r"model\.objective\.packing=3 is invalid with data\.batch_size=50"):
+        build(make_cfg("model=pacgan", "model.objective.packing=3"))
+    with pytest.raises(ConfigError, match=r"model\.objective\.packing=0 is invalid: must be an integer >= 1"):
+        build(make_cfg("model=pacgan", "model.objective.packing=0"))

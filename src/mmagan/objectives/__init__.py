@@ -8,10 +8,11 @@ from mmagan.objectives.base import Objective
 from mmagan.objectives.dcgan import DCGANObjective
 from mmagan.objectives.gan import GANObjective
 from mmagan.objectives.mmagan import MMAGANObjective
+from mmagan.objectives.pacgan import PacGANObjective
 from mmagan.objectives.wgan_gp import WGANGPObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
-    cls.name: cls for cls in (GANObjective, DCGANObjective, WGANGPObjective, MMAGANObjective)
+    cls.name: cls for cls in (GANObjective, DCGANObjective, WGANGPObjective, MMAGANObjective, PacGANObjective)
 }
 
 
