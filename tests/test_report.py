@@ -109,3 +109,59 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path / "empty")])
     assert "no run folders" in capsys.readouterr().err
+
+
+def test_results_page_from_study_sweeps(make_cfg, tmp_path):
+    """docs/results.md as mmagan-report --results writes it: tables per benchmark and protocol,
+    published numbers only beside the full protocol, diagnostics, the raw CSV."""
+    import csv as csv_module
+
+    from omegaconf import OmegaConf
+
+    from mmagan.report.results import write_results
+    from mmagan.train import train
+
+    sweeps = tmp_path / "sweeps"
+
+    def job(sweep, name, *overrides):
+        folder = sweeps / sweep / name
+        cfg = make_cfg("iterations=10", "trainer.val_check_interval=10", *overrides, run_dir=folder)
+        train(cfg)
+        (folder / ".hydra").mkdir()
+        OmegaConf.save(cfg, folder / ".hydra" / "config.yaml")  # what Hydra writes in a sweep
+
+    job("results_ring_short", "mmagan0", "seed=0")
+    job("results_ring_short", "mmagan1", "seed=1")
+    job("results_ring_short", "pacgan0", "model=pacgan", "seed=0")
+    job("results_ring", "gan0", "model=gan", "seed=0")
+    job("sensitivity_ring_short", "k4", "model.objective.num_heads=4")
+    md = write_results(sweeps, tmp_path / "docs", "mmagan-report --results sweeps").read_text()
+
+    short = md.split("## ring, short protocol")[1].split("## ")[0]
+    assert "| mmagan K=8 lambda=0.5 tau=0.5 | 2 |" in short and "±" in short and "| pacgan2 | 1 |" in short
+    assert "published" not in short
+    full = md.split("## ring, full protocol")[1].split("## ")[0]
+    assert "gan (published: PacGAN Table 1" in full and "| 6.3 | 98.2 | 0.45 |" in full
+    assert "Sensitivity to K, lambda and tau" in md and "Do the heads specialise on modes?" in md
+    assets = tmp_path / "docs" / "results"
+    assert (assets / "heads_results_ring_short.png").is_file()
+    assert (assets / "headmap_results_ring_short.png").is_file()
+    with (assets / "runs.csv").open() as f:
+        rows = list(csv_module.DictReader(f))
+    assert len(rows) == 4 and {r["method"] for r in rows} == {"mmagan", "pacgan", "gan"}
+    assert all(r["modes"] for r in rows)
+
+
+def test_heads_over_modes_reads_the_final_discriminator(make_cfg, tmp_path):
+    from omegaconf import OmegaConf
+
+    from mmagan.report.results import heads_over_modes
+    from mmagan.runs.listing import read_run
+    from mmagan.train import train
+
+    cfg = make_cfg("iterations=4", "model.objective.num_heads=5", run_dir=tmp_path / "r")
+    train(cfg)
+    (tmp_path / "r" / ".hydra").mkdir()
+    OmegaConf.save(cfg, tmp_path / "r" / ".hydra" / "config.yaml")
+    acts = heads_over_modes(read_run(tmp_path / "r"))
+    assert acts.shape == (8, 5)  # one row per true mode of the ring, one column per head

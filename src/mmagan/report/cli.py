@@ -90,7 +90,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--rank-by", default=None, help="metric that ranks configurations (default: FID, then modes)"
     )
+    p.add_argument(
+        "--results",
+        action="store_true",
+        help="the study report: FOLDERS is one folder of results_*/sensitivity_* sweeps; writes "
+        "results.md and results/ (figures, runs.csv) into --out",
+    )
     args = p.parse_args(argv)
+    if args.results:
+        from mmagan.report.results import write_results
+
+        out = args.out or Path("docs")
+        command = "mmagan-report --results " + " ".join(map(str, args.folders)) + f" --out {out}"
+        try:
+            print(f"written: {write_results(args.folders[0], out, command)}")
+        except FileNotFoundError as e:
+            print(f"mmagan-report: {e}", file=sys.stderr)
+            sys.exit(2)
+        return
     out_dir = args.out or args.folders[0]
     try:
         found = write_report(args.folders, out_dir, args.rank_by)

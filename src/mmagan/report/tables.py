@@ -11,7 +11,7 @@ from pathlib import Path
 from mmagan.report.stats import RANKING, Difference, Summary, lower_is_better, summarize, welch_difference
 from mmagan.runs.listing import RunRecord
 
-BASELINES = ("gan", "dcgan", "wgan_gp")
+BASELINES = ("gan", "dcgan", "wgan_gp", "pacgan")
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Row:
     K: int | None
     lam: float | None
     tau: float | None
+    packing: int | None
     runs: list[RunRecord]
     summaries: dict[str, Summary] = field(default_factory=dict)
     rank: int = 0
@@ -36,6 +37,8 @@ class Row:
     def label(self) -> str:
         if self.method == "mmagan":
             return f"mmagan K={self.K} lambda={self.lam:g} tau={self.tau:g}"
+        if self.method == "pacgan":
+            return f"pacgan{self.packing}"
         return self.method
 
 

@@ -117,16 +117,12 @@ def _objective(config: dict) -> Objective:
     return build_objective(**config["model"]["objective"])
 
 
-def _build_generator(config: dict, sample_shape: tuple[int, ...]) -> torch.nn.Module:
+def _build_nets(config: dict, sample_shape: tuple[int, ...]) -> tuple[torch.nn.Module, torch.nn.Module]:
     objective = _objective(config)
-    g, _ = build_nets(
-        OmegaConf.create(config["net"]),
-        sample_shape,
-        objective.num_heads,
-        objective.d_batch_norm_ok,
-        objective.packing,
+    net_cfg = OmegaConf.create(config["net"])
+    return build_nets(
+        net_cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing
     )
-    return g
 
 
 def load_generator(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Sampler:
@@ -144,7 +140,7 @@ def load_generator(path: str | Path, ema: bool = True, device: str | torch.devic
         weights, used_ema = _generator_state(ckpt, ema, path)
         iteration = int(ckpt.get("global_step", 0)) // (_objective(meta["config"]).d_steps + 1)
     shape = as_shape(meta["sample_shape"])
-    net = _build_generator(meta["config"], shape)
+    net, _ = _build_nets(meta["config"], shape)
     net.load_state_dict(weights)
     return Sampler(
         net=net.to(device),
@@ -155,6 +151,21 @@ def load_generator(path: str | Path, ema: bool = True, device: str | torch.devic
         ema=used_ema,
         version=str(meta.get("version", "")),
     )
+
+
+def load_discriminator(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, Objective]:
+    """D (eval mode) and the objective of a training checkpoint: D's K heads for diagnostics."""
+    path = Path(path)
+    ckpt = read_checkpoint(path)
+    if "mmagan" not in ckpt:
+        raise CheckpointError(f"{path} is an exported generator: it holds no discriminator")
+    meta = ckpt["mmagan"]
+    _, net = _build_nets(meta["config"], as_shape(meta["sample_shape"]))
+    prefix = "discriminator."
+    net.load_state_dict({k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    return net.to(device).eval().requires_grad_(False), _objective(meta["config"])
 
 
 def export_generator(ckpt_path: str | Path, out: str | Path, ema: bool = True) -> Path:

@@ -30,6 +30,9 @@ IGNORED_PREFIXES = (
     "paths",
     "logger",
     "callbacks.progress_bar",
+    "callbacks.checkpoint",
+    "callbacks.sample_snapshots",
+    "trainer.speed",  # speed switches give the same results (tests/test_speed_switches.py)
     "rerun",
 )
 MAX_LENGTH = 180

@@ -24,13 +24,15 @@ class RunRecord:
     lam: float | None = None
     tau: float | None = None
     seed: int | None = None
+    packing: int | None = None
+    iterations: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
 
     @property
     def configuration(self) -> tuple:
         """What seeds of one setting share: the key rows of the report are grouped by."""
-        return (self.data, self.method, self.K, self.lam, self.tau)
+        return (self.data, self.method, self.K, self.lam, self.tau, self.packing)
 
 
 def is_reported_metric(name: str) -> bool:
@@ -49,6 +51,9 @@ def read_run(folder: Path) -> RunRecord:
         record.data = str(cfg.data.name)
         record.method = str(objective.name)
         record.seed = int(cfg.seed)
+        record.iterations = int(cfg.iterations)
+        if record.method == "pacgan":
+            record.packing = int(objective.packing)
         if record.method == "mmagan":
             record.K = int(objective.num_heads)
             record.lam = float(objective.lambda_div)
