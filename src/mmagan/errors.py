@@ -33,22 +33,23 @@ def require_one_of(key: str, value: object, options, error: type[Exception] = Co
         raise error(f"{key}={value!r} is invalid: must be one of {options}")
 
 
+# A user's mistake: the command ends with this label, the error's one line, and exit status 2.
+USER_ERRORS = {
+    ConfigError: "config error",
+    DataError: "data error",
+    CheckpointError: "checkpoint error",
+    OutputError: "output error",
+}
+
+
 def exit_on_user_error(command: Callable[[], object]) -> object:
     """Run a command; a user's mistake ends it with one line and exit status 2 (a bad run with 1)."""
     log = logging.getLogger("mmagan")
     try:
         return command()
-    except ConfigError as e:
-        log.error("config error: %s", e)
-        sys.exit(2)
-    except DataError as e:
-        log.error("data error: %s", e)
-        sys.exit(2)
-    except CheckpointError as e:
-        log.error("checkpoint error: %s", e)
-        sys.exit(2)
-    except OutputError as e:
-        log.error("output error: %s", e)
+    except tuple(USER_ERRORS) as e:
+        label = next(text for kind, text in USER_ERRORS.items() if isinstance(e, kind))
+        log.error("%s: %s", label, e)
         sys.exit(2)
     except NonFiniteLossError as e:
         log.error("training stopped: %s", e)

@@ -23,7 +23,7 @@ from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_f
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
-from mmagan.sampler import Sampler, to_uint8
+from mmagan.sampler import Sampler, quantize
 
 log = logging.getLogger("mmagan")
 EVAL_METRICS = (*FIDELITY_METRICS, "lpips")
@@ -43,10 +43,11 @@ def output_place(ckpt: Path, configured: str | None) -> tuple[Path, Path | None]
 
 @torch.no_grad()
 def generate(sampler: Sampler, n: int, batch_size: int, seed: int) -> torch.Tensor:
-    """n uint8 samples from seeded latents (the same images as `sampler.sample(n, seed)`)."""
+    """n uint8 samples from seeded latents (the images of `sampler.sample(n, seed)`), left on the
+    sampler's device for the metrics to read there."""
     z = sampler.latents(n, seed)
     chunks = tqdm(z.split(batch_size), desc="generating", unit="batch", leave=False)
-    return torch.cat([to_uint8(sampler(chunk)) for chunk in chunks])
+    return torch.cat([quantize(sampler(chunk)) for chunk in chunks])
 
 
 def evaluate(cfg: DictConfig) -> dict:

@@ -79,6 +79,7 @@ class GANModule(L.LightningModule):
         self.register_buffer("_nonfinite", torch.zeros((), dtype=torch.bool), persistent=False)
         self.register_buffer("_first_bad", torch.zeros(3), persistent=False)
         self._rng_to_restore: dict | None = None
+        self._ema_lists: tuple[list[Tensor], list[Tensor]] | None = None
 
     # ----------------------------------------------------------------------------------- counting
     @property
@@ -115,6 +116,7 @@ class GANModule(L.LightningModule):
         return [opt_d, opt_g]
 
     def setup(self, stage: str) -> None:
+        self._ema_lists = None  # the nets may move to another device or memory format
         if self.channels_last:
             for net in (self.generator, self.discriminator, self.generator_ema):
                 if net is not None:
@@ -134,6 +136,8 @@ class GANModule(L.LightningModule):
             if self._rng_to_restore.get("cuda") and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(self._rng_to_restore["cuda"])
             self._rng_to_restore = None
+            if self.trainer.world_size > 1:  # rank 0's stream was saved: the ranks part ways again
+                torch.manual_seed(int(torch.randint(2**62, ())) + self.global_rank)
 
     def is_log_step(self) -> bool:
         """Lightning's own rule for when training values reach the loggers, and the last iteration
@@ -195,8 +199,11 @@ class GANModule(L.LightningModule):
         `ema_start_iteration` (and at the first iteration) the average is a copy of G."""
         if self.generator_ema is None:
             return
-        ema, src = self._ema_pairs()
+        if self._ema_lists is None:  # the same tensors every step: listed once
+            self._ema_lists = self._ema_pairs()
+        ema, src = self._ema_lists
         weight = 1.0 if self.iteration <= max(self.ema_start_iteration, 1) else 1.0 - self.ema_decay
+        # torch has no public list-wise lerp; _foreach_lerp_ is what AveragedModel's own EMA uses.
         torch._foreach_lerp_(ema, src, weight)
         for e, s in zip(self.generator_ema.buffers(), self.generator.buffers()):
             if not e.is_floating_point():

@@ -9,9 +9,14 @@ import torch
 from torch import Tensor, nn
 
 
+def quantize(samples: Tensor) -> Tensor:
+    """G's [-1, 1] output -> uint8 [0, 255] on its own device, rounded the way image files store it."""
+    return samples.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
 def to_uint8(samples: Tensor) -> Tensor:
-    """G's [-1, 1] output -> uint8 [0, 255] on the CPU, rounded the way image files store it."""
-    return samples.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu()
+    """`quantize`, on the CPU: for files and tools that read images from the host."""
+    return quantize(samples).cpu()
 
 
 def seeded_latents(n: int, latent_dim: int, seed: int) -> Tensor:

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from mmagan.metrics.fidelity import FidelitySettings, fidelity_metrics, images_fingerprint
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
-from mmagan.sampler import to_uint8
+from mmagan.sampler import quantize
 
 log = logging.getLogger("mmagan")
 
@@ -33,7 +33,7 @@ class _ValidationSamples(L.Callback):
         self._due = False
 
     def convert(self, samples: Tensor) -> Tensor:
-        return samples.detach().cpu()
+        return samples.detach()  # stays on the device the metrics run on
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
         self._samples = []
@@ -88,7 +88,7 @@ class FidelityMetrics(_ValidationSamples):
         self.settings = settings
 
     def convert(self, samples: Tensor) -> Tensor:
-        return to_uint8(samples)
+        return quantize(samples)  # stays on the device: torch-fidelity reads it there
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
         offer = trainer.datamodule.evaluation()

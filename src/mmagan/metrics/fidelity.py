@@ -18,6 +18,7 @@ import torch
 import torch_fidelity
 from torch import Tensor
 from torch.utils.data import Dataset
+from torch_fidelity.generative_model_base import GenerativeModelBase
 
 from mmagan.errors import ConfigError
 from mmagan.metrics.weights import inception_weights, weights_fingerprint
@@ -86,6 +87,37 @@ class FidelitySettings:
         return weights_fingerprint(path) if path is not None else "builtin"
 
 
+class ImagesInOrder(GenerativeModelBase):
+    """Generated uint8 images, kept where they were made (the GPU), handed to torch-fidelity batch
+    after batch through its generative-model input: no per-item Dataset, no copy to the host.
+
+    torch-fidelity draws its own noise for a generative model; the images here are the
+    evaluation's own fixed-latent samples, so the noise only sets the batch size and is ignored.
+    """
+
+    def __init__(self, images: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("images", images, persistent=False)
+        self._next = 0
+
+    @property
+    def z_size(self) -> int:
+        return 1
+
+    @property
+    def z_type(self) -> str:
+        return "normal"
+
+    @property
+    def num_classes(self) -> int:
+        return 0
+
+    def forward(self, noise: Tensor) -> Tensor:
+        batch = self.images[self._next : self._next + noise.shape[0]]
+        self._next += noise.shape[0]
+        return batch
+
+
 class UInt8Images(Dataset):
     """The per-item view torch-fidelity iterates: uint8 (3, H, W) tensors."""
 
@@ -113,7 +145,8 @@ def fidelity_metrics(
     real: Dataset | None = None,
     real_key: str | None = None,
 ) -> dict[str, float]:
-    """`metrics` (subset of fid, is, kid, prc) of uint8 `fake` (N, 3, H, W) against `real`.
+    """`metrics` (subset of fid, is, kid, prc) of uint8 `fake` (N, 3, H, W), on any device,
+    against `real` (read through a Dataset: the training set, whose features are cached).
 
     The real set's features and statistics are cached under `real_key` + the weights' hash.
     """
@@ -123,7 +156,8 @@ def fidelity_metrics(
     needs_real = any(m in metrics for m in ("fid", "kid", "prc"))
     weights = settings.weights()
     kwargs = dict(
-        input1=UInt8Images(fake),
+        input1=ImagesInOrder(fake),
+        input1_model_num_samples=len(fake),
         feature_extractor=settings.feature_extractor,
         feature_extractor_weights_path=str(weights) if weights else None,
         batch_size=settings.batch_size,
