@@ -2,6 +2,7 @@
 after another in a plain Python loop (no Hydra multirun), printed side by side.
 
     python benchmarks/sweep_overhead.py [--jobs 4] [--iterations 20]
+    python benchmarks/sweep_overhead.py --per-gpu --jobs 16 --iterations 2000   # on a GPU machine
 
 Jobs are MMA-GAN on the toy ring with small nets, seeds 0..N-1, so the per-job overhead of a
 launcher (process start, Ray workers, submitit pickling and polling) is what differs.
@@ -55,10 +56,12 @@ print(time.perf_counter() - start)
     return time.perf_counter() - start
 
 
-def through_launcher(jobs: int, iterations: int, folder: Path, extra: list[str]) -> float:
+def through_launcher(
+    jobs: int, iterations: int, folder: Path, extra: list[str], job: list[str] = JOB
+) -> float:
     exe = Path(sys.executable).with_name("mmagan-train")
     seeds = ",".join(str(s) for s in range(jobs))
-    args = [str(exe), "-m", *JOB, f"iterations={iterations}", f"seed={seeds}", *extra]
+    args = [str(exe), "-m", *job, f"iterations={iterations}", f"seed={seeds}", *extra]
     start = time.perf_counter()
     result = subprocess.run(args, capture_output=True, text=True, cwd=folder)
     if result.returncode != 0:
@@ -66,11 +69,41 @@ def through_launcher(jobs: int, iterations: int, folder: Path, extra: list[str])
     return time.perf_counter() - start
 
 
+# DCGAN 32x32 MMA-GAN on the offline stacked digits: CIFAR-10's shapes without a download.
+GPU_JOB = [
+    "experiment=stacked_digits_veegan",
+    "trainer=gpu",
+    "logger=csv",
+    "callbacks.progress_bar.refresh_rate=0",
+]
+
+
+def jobs_per_gpu(args) -> None:
+    """Jobs per hour on one GPU with 1, 2, 4 and 8 jobs sharing it (Ray's fractional num_gpus)."""
+    print(f"{args.jobs} DCGAN MMA-GAN jobs of {args.iterations} iterations on one GPU, launcher=ray")
+    print("| jobs per GPU | wall s | jobs / hour |")
+    print("|---|---|---|")
+    for share in (1, 2, 4, 8):
+        with tempfile.TemporaryDirectory() as tmp:
+            extra = [
+                "launcher=ray",
+                f"hydra.launcher.ray.remote.num_gpus={1 / share}",
+                f"hydra.launcher.ray.remote.num_cpus={max(1, (os.cpu_count() or 2) // share)}",
+                *GPU_JOB,
+            ]
+            t = through_launcher(args.jobs, args.iterations, Path(tmp), extra, job=[])
+            print(f"| {share} | {t:.1f} | {args.jobs * 3600 / t:.1f} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--jobs", type=int, default=4)
     p.add_argument("--iterations", type=int, default=20)
+    p.add_argument("--per-gpu", action="store_true", help="jobs per hour at 1, 2, 4, 8 jobs per GPU")
     args = p.parse_args()
+    if args.per_gpu:
+        jobs_per_gpu(args)
+        return
     print(f"{args.jobs} jobs of {args.iterations} iterations, {os.cpu_count()} CPU cores")
     print(f"{'how the jobs run':<38}{'wall s':>9}{'s / job':>9}{'vs loop':>9}")
     with tempfile.TemporaryDirectory() as tmp:
