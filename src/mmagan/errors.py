@@ -23,6 +23,10 @@ class DataError(ValueError):
     """A data set is missing, empty or unreadable; raised before training starts."""
 
 
+class InspectError(ValueError):
+    """A layer, vector, map, palette or grid that does not fit the generator being inspected."""
+
+
 class OutputError(OSError):
     """An output folder or file cannot be created or written."""
 
@@ -39,6 +43,7 @@ USER_ERRORS = {
     DataError: "data error",
     CheckpointError: "checkpoint error",
     OutputError: "output error",
+    InspectError: "inspect error",
 }
 
 

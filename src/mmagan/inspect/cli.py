@@ -1,0 +1,234 @@
+"""mmagan-inspect and mmagan-paint: every command takes a checkpoint (or an exported generator).
+
+mmagan-inspect layers CKPT
+mmagan-inspect vectors CKPT --layer main.5 --latents 64 [--seed 0] --out vectors.pt
+mmagan-inspect gallery CKPT --vectors vectors.pt [--clusters 8 | --ids 3,17] [--base-seed 0] --out gallery.png
+mmagan-inspect interpolate CKPT --seeds 0,1 [--steps 10] [--path spherical] --out interp.png
+mmagan-inspect neighbours CKPT [--samples 8] [--k 4] --out neighbours.png
+mmagan-paint CKPT --layer main.5 --map map.png --palette palette.yaml [--grid 2] --out painted.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
+from PIL import Image
+from torch import Tensor
+
+from mmagan.errors import exit_on_user_error
+from mmagan.inspect.figures import image_table, line_plot, save_gif
+from mmagan.inspect.gallery import GRIDS, tileability, visualize
+from mmagan.inspect.layers import InspectError, list_layers
+from mmagan.inspect.neighbours import nearest
+from mmagan.inspect.paint import paint, read_map, read_palette
+from mmagan.inspect.paths import PATHS, frame_distances
+from mmagan.inspect.vectors import VectorBank, collect
+from mmagan.runs.checkpoints import load_discriminator, load_generator
+from mmagan.sampler import Sampler
+
+log = logging.getLogger("mmagan")
+
+
+def head_activations(ckpt: Path, images: Tensor) -> Tensor | None:
+    """(N, K) sigmoid activations of D's heads for MMA-GAN checkpoints; None for other runs."""
+    sampler_config = load_generator(ckpt).config
+    if sampler_config.get("model", {}).get("objective", {}).get("name") != "mmagan":
+        return None
+    d, objective = load_discriminator(ckpt)
+    with torch.no_grad():
+        return torch.sigmoid(d(objective.pack(images.reshape(-1, *images.shape[-3:])))).reshape(
+            *images.shape[:-3], -1
+        )
+
+
+def cmd_layers(args, g: Sampler) -> None:
+    for layer in list_layers(g.net, g.latent_dim):
+        print(f"{layer.index:>3}  {layer.path:<24} {tuple(layer.shape)}")
+
+
+def cmd_vectors(args, g: Sampler) -> None:
+    bank = collect(g, args.layer, args.latents, args.seed)
+    bank.save(args.out)
+    log.info("%d vectors of layer %s %s -> %s", len(bank), bank.layer.path, bank.layer.shape, args.out)
+
+
+def cmd_gallery(args, g: Sampler) -> None:
+    bank = VectorBank.load(args.vectors)
+    if args.ids:
+        ids = [int(i) for i in args.ids.split(",")]
+        vectors = torch.stack([bank.vector(i) for i in ids])
+    else:
+        vectors = bank.cluster_centres(args.clusters)
+        ids = [int((bank.vectors == v).all(1).nonzero()[0]) for v in vectors]
+    scores = tileability(g, bank, ids)
+    order = scores.argsort(descending=True)
+    z = g.latents(1, seed=args.base_seed)
+    images = torch.stack([visualize(g, bank, vectors[i], z) for i in order])
+    top, bottom = int(order[0]), int(order[-1])
+    labels = []
+    for i in order.tolist():
+        mark = " (most tileable)" if i == top else " (least tileable)" if i == bottom else ""
+        labels.append(f"id {ids[i]}: {scores[i]:.2f}{mark}")
+    title = f"layer {bank.layer.path}: vectors written on a lattice of spacing g; tileability in pixels"
+    image_table(images, Path(args.out), labels, [f"g={k}" if k > 1 else "full" for k in GRIDS], title)
+    log.info("gallery -> %s", args.out)
+
+
+def cmd_interpolate(args, g: Sampler) -> None:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    ends = [g.latents(1, seed=s)[0] for s in seeds]
+    path = torch.cat([PATHS[args.path](a, b, args.steps) for a, b in zip(ends, ends[1:])])
+    frames = g(path)
+    out = Path(args.out)
+    heads = head_activations(Path(args.checkpoint), frames)
+    image_table(
+        frames[None],
+        out,
+        [args.path],
+        [str(i) for i in range(len(frames))],
+        f"latent {args.path} path through seeds {seeds}",
+        heads[None] if heads is not None else None,
+    )
+    save_gif(frames, out.with_suffix(".gif"))
+    line_plot(
+        frame_distances(frames),
+        out.with_name(out.stem + "_smoothness.png"),
+        "mean |pixel change|",
+        "distance between neighbouring frames (pixels)",
+    )
+    log.info("interpolation -> %s, .gif and _smoothness.png", out)
+
+
+def cmd_neighbours(args, g: Sampler) -> None:
+    from mmagan.data import build_datamodule
+
+    cfg = OmegaConf.create(g.config)
+    dm = build_datamodule(cfg.data, batches_per_step=1)
+    dm.prepare_data()
+    dm.setup("fit")
+    samples = g.sample(args.samples, seed=args.seed)
+    train = dm.train_set
+    to_unit = (lambda x: x.float() / 127.5 - 1) if samples.ndim == 4 else (lambda x: x.float())
+    _, idx = nearest(samples, train, k=args.k, features=lambda x: to_unit(x).flatten(1))
+    rows = [torch.cat([s[None], to_unit(train.__getitems__(i.tolist()))]) for s, i in zip(samples, idx)]
+    image_table(
+        torch.stack(rows),
+        Path(args.out),
+        [f"sample {i}" for i in range(len(rows))],
+        ["generated"] + [f"#{j + 1} nearest" for j in range(args.k)],
+        "nearest training images (pixels)",
+    )
+    log.info("nearest neighbours -> %s", args.out)
+
+
+def cmd_paint(args, g: Sampler) -> None:
+    bank = VectorBank.load(args.vectors) if args.vectors else collect(g, args.layer, args.latents, 0)
+    if args.layer is not None and str(args.layer) not in (bank.layer.path, str(bank.layer.index)):
+        raise InspectError(f"--vectors were collected at layer {bank.layer.path}, not {args.layer}")
+    labels, colours = read_map(args.map)
+    strokes = read_palette(args.palette, bank, args.clusters)
+    if args.grid is not None:
+        strokes = {c: (s if s is None else type(s)(s.vector, args.grid)) for c, s in strokes.items()}
+    base, image = paint(g, bank, labels, colours, strokes, args.base_seed)
+    rgb = torch.from_numpy(np.asarray(Image.open(args.map).convert("RGB"))).permute(2, 0, 1)[None].float()
+    map_image = F.interpolate(rgb, size=base.shape[-2:], mode="nearest")[0] / 127.5 - 1
+    images = torch.stack([base, map_image[: base.shape[0]], image])[None]
+    heads = head_activations(Path(args.checkpoint), images[0])
+    image_table(
+        images,
+        Path(args.out),
+        [f"layer {bank.layer.path}"],
+        ["base", "map", "painted"],
+        "painting: the map's colours written into the layer",
+        heads[None] if heads is not None else None,
+    )
+    log.info("painted -> %s", args.out)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a training checkpoint (.ckpt) or an exported generator")
+    p.add_argument("--no-ema", action="store_true", help="G's own weights instead of its EMA")
+
+
+def inspect_main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mmagan-inspect", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("layers", help="G's layers with their output shapes")
+    _common(p)
+    p = sub.add_parser("vectors", help="collect a layer's activation vectors into one file")
+    _common(p)
+    p.add_argument("--layer", required=True, help="module path or index (see `layers`)")
+    p.add_argument("--latents", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="vectors.pt")
+    p = sub.add_parser("gallery", help="vectors made visible at grid sizes 1-4, ranked by tileability")
+    _common(p)
+    p.add_argument("--vectors", required=True)
+    p.add_argument("--clusters", type=int, default=8)
+    p.add_argument("--ids", default=None, help="comma-separated vector ids instead of cluster centres")
+    p.add_argument("--base-seed", type=int, default=0)
+    p.add_argument("--out", default="gallery.png")
+    p = sub.add_parser("interpolate", help="images along latent paths, a GIF and a smoothness plot")
+    _common(p)
+    p.add_argument("--seeds", default="0,1")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--path", choices=sorted(PATHS), default="spherical")
+    p.add_argument("--out", default="interpolation.png")
+    p = sub.add_parser("neighbours", help="samples beside their nearest training images")
+    _common(p)
+    p.add_argument("--samples", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--out", default="neighbours.png")
+    args = parser.parse_args(argv)
+    run(
+        {
+            "layers": cmd_layers,
+            "vectors": cmd_vectors,
+            "gallery": cmd_gallery,
+            "interpolate": cmd_interpolate,
+            "neighbours": cmd_neighbours,
+        }[args.command],
+        args,
+    )
+
+
+def paint_main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="mmagan-paint", description="Paint activation vectors into a layer of G."
+    )
+    _common(parser)
+    parser.add_argument("--layer", default=None, help="module path or index (default: that of --vectors)")
+    parser.add_argument("--map", required=True, help="a PNG whose colours are labels")
+    parser.add_argument(
+        "--palette", required=True, help="YAML: '#rrggbb': {vector: id | cluster: k, grid: g} or keep"
+    )
+    parser.add_argument(
+        "--vectors", default=None, help="a file from `mmagan-inspect vectors` (default: collect now)"
+    )
+    parser.add_argument(
+        "--latents", type=int, default=32, help="latents to collect vectors from without --vectors"
+    )
+    parser.add_argument("--clusters", type=int, default=8)
+    parser.add_argument("--grid", type=int, default=None, help="one grid size for every colour")
+    parser.add_argument("--base-seed", type=int, default=0)
+    parser.add_argument("--out", default="painted.png")
+    args = parser.parse_args(argv)
+    if args.vectors is None and args.layer is None:
+        parser.error("give --layer (or --vectors from `mmagan-inspect vectors`)")
+    run(cmd_paint, args)
+
+
+def run(command, args) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    def go() -> None:
+        command(args, load_generator(args.checkpoint, ema=not args.no_ema))
+
+    exit_on_user_error(go)

@@ -1,0 +1,63 @@
+"""G's layers by module path or index, with the shape of what each one outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mmagan.errors import InspectError  # noqa: F401 - the inspect modules raise it from here
+
+
+@dataclass(frozen=True)
+class Layer:
+    index: int
+    path: str
+    shape: tuple[int, ...]  # (C, H, W) of one sample's output
+
+    @property
+    def spatial(self) -> bool:
+        return len(self.shape) == 3
+
+
+@torch.no_grad()
+def list_layers(net: nn.Module, latent_dim: int) -> list[Layer]:
+    """Every submodule of G that outputs a tensor, in the order a forward pass reaches it."""
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    hooks = [
+        module.register_forward_hook(
+            lambda m, i, out, path=path: (
+                seen.append((path, tuple(out.shape[1:]))) if torch.is_tensor(out) else None
+            )
+        )
+        for path, module in net.named_modules()
+        if path
+    ]
+    was_training = net.training
+    try:
+        net.eval()
+        device = next(iter(net.parameters())).device
+        net(torch.zeros(1, latent_dim, device=device))
+    finally:
+        net.train(was_training)
+        for h in hooks:
+            h.remove()
+    return [Layer(i, path, shape) for i, (path, shape) in enumerate(seen)]
+
+
+def find_layer(net: nn.Module, latent_dim: int, name: str | int) -> Layer:
+    """The layer named by module path or index; a spatial (C, H, W) one."""
+    layers = list_layers(net, latent_dim)
+    key = str(name)
+    match = [layer for layer in layers if layer.path == key or str(layer.index) == key]
+    if not match:
+        listing = ", ".join(f"{layer.index}:{layer.path}{list(layer.shape)}" for layer in layers)
+        raise InspectError(f"layer {name!r} is not a layer of this generator; its layers: {listing}")
+    if not match[0].spatial:
+        raise InspectError(f"layer {name!r} outputs {list(match[0].shape)}, not (C, H, W): pick a conv layer")
+    return match[0]
+
+
+def module_at(net: nn.Module, layer: Layer) -> nn.Module:
+    return net.get_submodule(layer.path)
