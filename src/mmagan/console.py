@@ -6,6 +6,10 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
 
 # Lines no researcher acts on: advertising, and notices about choices mmagan makes on purpose.
 NOISE = re.compile(
@@ -20,6 +24,7 @@ NOISE = re.compile(
             r"`Trainer.fit` stopped: `max_steps=",
             r"litlogger|litmodels",
             r"site-packages/.*(deprecated|Deprecat)",  # libraries' notices about their own internals
+            r"Bypassing sacct error",  # submitit, on clusters without accounting: states come from squeue
         ]
     )
 )
@@ -50,3 +55,18 @@ def quiet_library_noise() -> None:
         for handler in logger.handlers:
             if _is_console(handler) and not any(isinstance(f, DropNoise) for f in handler.filters):
                 handler.addFilter(DropNoise())
+    # submitit polls every few seconds of a sweep; its repeated notices are dropped at the source
+    submitit = logging.getLogger("submitit")
+    if not any(isinstance(f, DropNoise) for f in submitit.filters):
+        submitit.addFilter(DropNoise())
+
+
+class QuietConsole(Callback):
+    """The same for the process that launches a sweep (a Hydra callback): it never runs a
+    command's main, where each job calls quiet_library_noise itself."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        quiet_library_noise()
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        quiet_library_noise()

@@ -1,0 +1,111 @@
+"""launcher=slurm on a real single-node SLURM cluster (scripts/local_slurm.sh): a sweep with a
+failing job, a time limit that requeues a job, and a preemption. Slow by nature: SLURM's shortest
+time limit is one minute and a requeued job waits about two minutes for its begin time."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+SLURM_DIR = Path(os.environ.get("MMAGAN_SLURM_DIR", "/tmp/mmagan-slurm"))
+SMALL = ["data.num_samples=2000", "data.batch_size=50", "eval.num_samples=500", "eval.batch_size=250",
+         "net.g_hidden=[32,32]", "net.d_hidden=[32,32]", "net.d_maxout_pieces=2"]  # fmt: skip
+ON_ONE_CORE = ["launcher=slurm", "hydra.launcher.gpus_per_node=0", "hydra.launcher.cpus_per_task=1",
+               "hydra.launcher.mem_gb=1", "logger=csv", "callbacks.progress_bar.refresh_rate=0"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def slurm_env():
+    """The environment that reaches the local cluster (never a real one a user may be logged in to)."""
+    started = subprocess.run(
+        [str(ROOT / "scripts" / "local_slurm.sh"), "start"], capture_output=True, text=True
+    )
+    if started.returncode != 0:
+        pytest.skip(f"no SLURM cluster here and local_slurm.sh could not start one: {started.stdout[-300:]}")
+    return {**os.environ, "SLURM_CONF": str(SLURM_DIR / "slurm.conf"),
+            "PATH": f"{SLURM_DIR / 'bin'}:{os.environ['PATH']}"}  # fmt: skip
+
+
+def sweep(env, cwd, *args, timeout=900, wait=True):
+    exe = Path(sys.executable).with_name("mmagan-train")
+    cmd = [str(exe), "-m", *ON_ONE_CORE, *args]
+    if not wait:
+        return subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def jobs_of(cwd):
+    return sorted(p.parent for p in Path(cwd).glob("outputs/sweeps/*/*/.hydra"))
+
+
+def metrics(job):
+    return json.loads((job / "metrics.json").read_text())
+
+
+def test_a_sweep_runs_one_folder_per_job_and_a_failing_job_is_recorded(slurm_env, tmp_path):
+    result = sweep(slurm_env, tmp_path, "sweep_name=small", "seed=0,1", "model.objective.tau=0.5,1.5",
+                   "iterations=20", *SMALL)  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-3000:]  # the sweep ends by listing the failure
+    assert "4 jobs, 2 failed, 2 finished" in out and "Bypassing sacct" not in out
+    jobs = jobs_of(tmp_path)
+    assert len(jobs) == 4
+    for job in jobs:
+        if "tau=1.5" in job.name:
+            assert (
+                "model.objective.tau=1.5 is invalid" in json.loads((job / "failed.json").read_text())["error"]
+            )
+        else:
+            assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 20
+
+
+def test_a_job_past_its_time_limit_is_requeued_and_resumes_from_last_ckpt(slurm_env, tmp_path):
+    """One minute of SLURM time; signalled 20 s before it, the job writes last.ckpt and submitit
+    requeues it; the second allocation resumes there and finishes the 3,000 iterations."""
+    result = sweep(slurm_env, tmp_path, "sweep_name=limit", "seed=0", "iterations=3000",
+                   "trainer.val_check_interval=1000", "callbacks.checkpoint.every_n_iterations=500",
+                   "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=20")  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    (job,) = jobs_of(tmp_path)
+    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 3000
+    first = (job / "csv" / "metrics_part0.csv").read_text().splitlines()
+    second = (job / "csv" / "metrics.csv").read_text().splitlines()
+    stopped_at = max(int(line.split(",")[1]) for line in first[1:] if line.split(",")[1].isdigit())
+    resumed_at = min(int(line.split(",")[1]) for line in second[1:] if line.split(",")[1].isdigit())
+    assert 0 < stopped_at < 3000 and resumed_at >= stopped_at - 1  # from last.ckpt, not from the start
+
+
+def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
+    proc = sweep(slurm_env, tmp_path, "sweep_name=preempt", "seed=0", "iterations=2500",
+                 "trainer.val_check_interval=1000", "callbacks.checkpoint.every_n_iterations=200",
+                 "hydra.launcher.timeout_min=10", wait=False)  # fmt: skip
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(
+        tmp_path.glob("outputs/sweeps/preempt/*/checkpoints/iter0000400.ckpt")
+    ):
+        time.sleep(2)
+    job_ids = subprocess.run(
+        ["squeue", "-h", "-o", "%i"], env=slurm_env, capture_output=True, text=True
+    ).stdout.split()
+    assert job_ids, "the job is not running"
+    subprocess.run(["scontrol", "requeue", job_ids[0]], env=slurm_env, check=True)
+    preempted_at = time.time()
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-3000:]
+    (job,) = jobs_of(tmp_path)
+    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 2500
+    first = (job / "csv" / "metrics_part0.csv").read_text().splitlines()[1:]
+    second = (job / "csv" / "metrics.csv").read_text().splitlines()[1:]
+    reached = max(int(r.split(",")[1]) for r in first if r.split(",")[1].isdigit())
+    resumed_at = min(int(r.split(",")[1]) for r in second if r.split(",")[1].isdigit())
+    assert reached - resumed_at <= 200 + 50, (reached, resumed_at)  # one interval, plus one log period
+    assert time.time() - preempted_at > 0
