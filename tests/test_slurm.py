@@ -43,7 +43,7 @@ def sweep(env, cwd, *args, timeout=900, wait=True):
 
 
 def jobs_of(cwd):
-    return sorted(p.parent for p in Path(cwd).glob("outputs/sweeps/*/*/.hydra"))
+    return sorted(p.parent for p in Path(cwd).glob("outputs/**/.hydra"))
 
 
 def metrics(job):
@@ -69,28 +69,28 @@ def test_a_sweep_runs_one_folder_per_job_and_a_failing_job_is_recorded(slurm_env
 
 def test_a_job_past_its_time_limit_is_requeued_and_resumes_from_last_ckpt(slurm_env, tmp_path):
     """One minute of SLURM time; signalled 20 s before it, the job writes last.ckpt and submitit
-    requeues it; the second allocation resumes there and finishes the 3,000 iterations."""
-    result = sweep(slurm_env, tmp_path, "sweep_name=limit", "seed=0", "iterations=3000",
+    requeues it; the next allocation resumes there and finishes the 1,500 iterations."""
+    result = sweep(slurm_env, tmp_path, "sweep_name=limit", "seed=0", "iterations=1500",
                    "trainer.val_check_interval=1000", "callbacks.checkpoint.every_n_iterations=500",
                    "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=20")  # fmt: skip
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     (job,) = jobs_of(tmp_path)
-    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 3000
+    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 1500
     first = (job / "csv" / "metrics_part0.csv").read_text().splitlines()
     second = (job / "csv" / "metrics.csv").read_text().splitlines()
     stopped_at = max(int(line.split(",")[1]) for line in first[1:] if line.split(",")[1].isdigit())
     resumed_at = min(int(line.split(",")[1]) for line in second[1:] if line.split(",")[1].isdigit())
-    assert 0 < stopped_at < 3000 and resumed_at >= stopped_at - 1  # from last.ckpt, not from the start
+    assert 0 < stopped_at < 1500 and resumed_at >= stopped_at - 1  # from last.ckpt, not from the start
 
 
 def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
-    proc = sweep(slurm_env, tmp_path, "sweep_name=preempt", "seed=0", "iterations=2500",
+    proc = sweep(slurm_env, tmp_path, "sweep_name=preempt", "seed=0", "iterations=1200",
                  "trainer.val_check_interval=1000", "callbacks.checkpoint.every_n_iterations=200",
                  "hydra.launcher.timeout_min=10", wait=False)  # fmt: skip
     deadline = time.time() + 300
     while time.time() < deadline and not list(
-        tmp_path.glob("outputs/sweeps/preempt/*/checkpoints/iter0000400.ckpt")
+        tmp_path.glob("outputs/**/checkpoints/iter0000400.ckpt")
     ):
         time.sleep(2)
     job_ids = subprocess.run(
@@ -98,14 +98,12 @@ def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
     ).stdout.split()
     assert job_ids, "the job is not running"
     subprocess.run(["scontrol", "requeue", job_ids[0]], env=slurm_env, check=True)
-    preempted_at = time.time()
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-3000:]
     (job,) = jobs_of(tmp_path)
-    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 2500
+    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 1200
     first = (job / "csv" / "metrics_part0.csv").read_text().splitlines()[1:]
     second = (job / "csv" / "metrics.csv").read_text().splitlines()[1:]
     reached = max(int(r.split(",")[1]) for r in first if r.split(",")[1].isdigit())
     resumed_at = min(int(r.split(",")[1]) for r in second if r.split(",")[1].isdigit())
     assert reached - resumed_at <= 200 + 50, (reached, resumed_at)  # one interval, plus one log period
-    assert time.time() - preempted_at > 0
