@@ -136,7 +136,7 @@ def cmd_paint(args, g: Sampler) -> None:
     if args.grid is not None:
         strokes = {c: (s if s is None else type(s)(s.vector, args.grid)) for c, s in strokes.items()}
     base, image = paint(g, bank, labels, colours, strokes, args.base_seed)
-    rgb = torch.from_numpy(np.asarray(Image.open(args.map).convert("RGB"))).permute(2, 0, 1)[None].float()
+    rgb = torch.from_numpy(np.array(Image.open(args.map).convert("RGB"))).permute(2, 0, 1)[None].float()
     map_image = F.interpolate(rgb, size=base.shape[-2:], mode="nearest")[0] / 127.5 - 1
     images = torch.stack([base, map_image[: base.shape[0]], image])[None]
     heads = head_activations(Path(args.checkpoint), images[0])
