@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train MMA-GAN on the offline stacked digits, then run every inspection command on its checkpoint.
-# CPU only, no download; writes docs/inspect/*.png (shown in the README). About 15 minutes on 2 cores.
+# CPU only, no download; writes docs/inspect/*.png (shown in the README).
 #   bash scripts/inspect_stacked_digits.sh [outputs/examples/stacked_digits]
 set -euo pipefail
 run=${1:-outputs/examples/stacked_digits}
