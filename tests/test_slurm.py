@@ -89,9 +89,7 @@ def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
                  "trainer.val_check_interval=1000", "callbacks.checkpoint.every_n_iterations=200",
                  "hydra.launcher.timeout_min=10", wait=False)  # fmt: skip
     deadline = time.time() + 300
-    while time.time() < deadline and not list(
-        tmp_path.glob("outputs/**/checkpoints/iter0000400.ckpt")
-    ):
+    while time.time() < deadline and not list(tmp_path.glob("outputs/**/checkpoints/iter0000400.ckpt")):
         time.sleep(2)
     job_ids = subprocess.run(
         ["squeue", "-h", "-o", "%i"], env=slurm_env, capture_output=True, text=True

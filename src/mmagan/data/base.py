@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,7 +13,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from mmagan.data.sampling import DeviceBatches, ResumableLoader
-from mmagan.errors import ConfigError
+
+log = logging.getLogger("mmagan")
 
 if TYPE_CHECKING:
     from mmagan.data.toy import GaussianMixture
@@ -51,10 +53,11 @@ class GANDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if device_data and not self.in_memory:
-            raise ConfigError(
-                "trainer.speed.device_data=true needs a data set held in memory (cifar10, stacked "
-                "digits or MNIST, ring, grid); this one is memory-mapped from disk"
+            log.info(
+                "trainer.speed.device_data: this data set is memory-mapped from disk, not held in "
+                "memory; its batches come from the DataLoader (data.loader.*)"
             )
+            device_data = False
         self.device_data = device_data
         self.batch_size = batch_size
         # Critic updates per generator update: each training step takes this many batches at once.
