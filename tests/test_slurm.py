@@ -2,6 +2,7 @@
 failing job, a time limit that requeues a job, and a preemption. Slow by nature: SLURM's shortest
 time limit is one minute and a requeued job waits about two minutes for its begin time."""
 
+import csv
 import json
 import os
 import subprocess
@@ -50,6 +51,19 @@ def metrics(job):
     return json.loads((job / "metrics.json").read_text())
 
 
+def allocations(job):
+    """The training iterations each allocation logged, in order: csv/metrics_part<k>.csv for the
+    earlier ones (kept by each restart), csv/metrics.csv for the last."""
+    parts = sorted(
+        (job / "csv").glob("metrics_part*.csv"), key=lambda p: int(p.stem.removeprefix("metrics_part"))
+    )
+    steps = []
+    for path in [*parts, job / "csv" / "metrics.csv"]:
+        with path.open() as f:
+            steps.append([int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss_d")])
+    return steps
+
+
 def test_a_sweep_runs_one_folder_per_job_and_a_failing_job_is_recorded(slurm_env, tmp_path):
     result = sweep(slurm_env, tmp_path, "sweep_name=small", "seed=0,1", "model.objective.tau=0.5,1.5",
                    "iterations=20", *SMALL)  # fmt: skip
@@ -77,11 +91,10 @@ def test_a_job_past_its_time_limit_is_requeued_and_resumes_from_last_ckpt(slurm_
     assert result.returncode == 0, out[-3000:]
     (job,) = jobs_of(tmp_path)
     assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 1500
-    first = (job / "csv" / "metrics_part0.csv").read_text().splitlines()
-    second = (job / "csv" / "metrics.csv").read_text().splitlines()
-    stopped_at = max(int(line.split(",")[1]) for line in first[1:] if line.split(",")[1].isdigit())
-    resumed_at = min(int(line.split(",")[1]) for line in second[1:] if line.split(",")[1].isdigit())
-    assert 0 < stopped_at < 1500 and resumed_at >= stopped_at - 1  # from last.ckpt, not from the start
+    runs = allocations(job)
+    assert len(runs) >= 2  # requeued at least once
+    for before, after in zip(runs, runs[1:]):  # each restart goes on from last.ckpt, not the start
+        assert after and min(after) > max(before)
 
 
 def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
@@ -100,8 +113,7 @@ def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
     assert proc.returncode == 0, out[-3000:]
     (job,) = jobs_of(tmp_path)
     assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 1200
-    first = (job / "csv" / "metrics_part0.csv").read_text().splitlines()[1:]
-    second = (job / "csv" / "metrics.csv").read_text().splitlines()[1:]
-    reached = max(int(r.split(",")[1]) for r in first if r.split(",")[1].isdigit())
-    resumed_at = min(int(r.split(",")[1]) for r in second if r.split(",")[1].isdigit())
-    assert reached - resumed_at <= 200 + 50, (reached, resumed_at)  # one interval, plus one log period
+    first, second = allocations(job)[-2:]
+    reached, resumed_at = max(first), min(second)
+    # resumed from a checkpoint (not from the start), at most one interval and a log period back
+    assert resumed_at >= 200 and reached - resumed_at <= 200 + 50, (reached, resumed_at)
