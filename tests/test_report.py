@@ -140,6 +140,8 @@ def test_results_page_from_study_sweeps(make_cfg, tmp_path):
     short = md.split("## ring, short protocol")[1].split("## ")[0]
     assert "| mmagan K=8 lambda=0.5 tau=0.5 | 2 |" in short and "±" in short and "| pacgan2 | 1 |" in short
     assert "published" not in short
+    # the reading under the table: ranks by mean and MMA-GAN against the best other method
+    assert "**reverse KL** (lower is better): " in short and "MMA-GAN minus pacgan2" in short
     full = md.split("## ring, full protocol")[1].split("## ")[0]
     assert "gan (published: PacGAN Table 1" in full and "| 6.3 | 98.2 | 0.45 |" in full
     assert "Sensitivity to K, lambda and tau" in md and "Do the heads specialise on modes?" in md

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from mmagan.data.toy import MIXTURES, GaussianMixture
 from mmagan.report.plots import heatmaps
+from mmagan.report.stats import lower_is_better, welch_difference
 from mmagan.report.tables import Row, build_rows, markdown_table
 from mmagan.runs.checkpoints import load_discriminator, load_generator
 from mmagan.runs.listing import RunRecord, find_runs, finished, learning_curve
@@ -85,6 +86,32 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row]]:
             lines.append([f"{name} (published: {published['source']})", "10", *(f"{v:g}" for v in values)])
     header = ["method", "seeds", *(title for _, title in columns)]
     return markdown_table(header, lines), rows
+
+
+def reading(rows: list[Row], data: str) -> str:
+    """What the table says, in one sentence per metric: each method's rank by its mean, and MMA-GAN
+    against the best other method with the 95 % interval of the difference over seeds (Welch)."""
+    sentences = []
+    for metric, title in metric_columns(data):
+        with_values = [r for r in rows if r.values(metric)]
+        lower = lower_is_better(metric)
+        ranked = sorted(with_values, key=lambda r: np.mean(r.values(metric)) * (1 if lower else -1))
+        order = ", ".join(f"{r.label} {np.mean(r.values(metric)):.3g}" for r in ranked)
+        sentence = f"**{title}** ({'lower' if lower else 'higher'} is better): {order}."
+        mma = next((r for r in ranked if r.method == "mmagan"), None)
+        others = [r for r in ranked if r.method != "mmagan"]
+        if mma is not None and others:
+            best = others[0]
+            d = welch_difference(mma.values(metric), best.values(metric))
+            verdict = (
+                "the interval includes 0: no difference shown"
+                if math.isnan(d.low) or d.low <= 0 <= d.high
+                else ("MMA-GAN is better" if (d.diff < 0) == lower else "MMA-GAN is worse")
+            )
+            interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}"
+            sentence += f" MMA-GAN minus {best.label}: {d.diff:+.3g} ({interval}; {verdict})."
+        sentences.append(sentence)
+    return "\n".join(f"- {s}" for s in sentences)
 
 
 def write_runs_csv(benches: list[Benchmark], path: Path) -> None:
@@ -253,7 +280,7 @@ def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
         "beside them. Raw per-run figures: [results/runs.csv](results/runs.csv).",
     ]
     for b in benches:
-        table, _ = method_table(b)
+        table, rows = method_table(b)
         iters = sorted({r.iterations for r in b.records})
         md += [
             "",
@@ -262,6 +289,8 @@ def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
             f"{len(b.records)} finished runs; generator iterations: {', '.join(map(str, iters))}.",
             "",
             table,
+            "",
+            reading(rows, b.data),
         ]
     sensitivity = [p for p in sorted(sweeps_root.glob("sensitivity_*")) if p.is_dir()]
     for folder in sensitivity:
