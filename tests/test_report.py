@@ -145,6 +145,7 @@ def test_results_page_from_study_sweeps(make_cfg, tmp_path):
     full = md.split("## ring, full protocol")[1].split("## ")[0]
     assert "gan (published: PacGAN Table 1" in full and "| 6.3 | 98.2 | 0.45 |" in full
     assert "Sensitivity to K, lambda and tau" in md and "Do the heads specialise on modes?" in md
+    assert "distinct modes on average, against" in md  # the finding, stated from the numbers
     assets = tmp_path / "docs" / "results"
     assert (assets / "heads_results_ring_short.png").is_file()
     assert (assets / "headmap_results_ring_short.png").is_file()
