@@ -51,9 +51,10 @@ def read_run(folder: Path) -> RunRecord:
         record.data = str(cfg.data.name)
         record.method = str(objective.name)
         record.seed = int(cfg.seed)
-        record.iterations = int(cfg.iterations)
+        iterations = OmegaConf.select(cfg, "iterations")
+        record.iterations = int(iterations) if iterations is not None else None
         if record.method == "pacgan":
-            record.packing = int(objective.packing)
+            record.packing = int(objective.get("packing", 2))
         if record.method == "mmagan":
             record.K = int(objective.num_heads)
             record.lam = float(objective.lambda_div)
