@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mmagan.data.sampling import DeviceBatches, ResumableLoader
+from mmagan.data.sampling import DeviceBatches, ResumableBatchSampler, ResumableLoader
 
 log = logging.getLogger("mmagan")
 
@@ -81,17 +81,14 @@ class GANDataModule(L.LightningDataModule):
         """Every data set's training loader: one batch per generator iteration, resumable exactly;
         with device_data, the whole set on the training device and no DataLoader."""
         trainer = self.trainer
-        common = dict(
-            batch_size=self.step_batch_size,
-            seed=self.shuffle_seed,
-            consumed=self._batches_consumed,
-            rank=trainer.global_rank if trainer is not None else 0,
-            world_size=trainer.world_size if trainer is not None else 1,
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        sampler = ResumableBatchSampler(
+            len(self.train_set), self.step_batch_size, self.shuffle_seed, rank, world
         )
         if self.device_data:
             device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
-            return DeviceBatches(self.train_set.on_device(device), device=device, **common)
-        return ResumableLoader(self.train_set, **common, **loader_kwargs)
+            return DeviceBatches(self.train_set.on_device(device), sampler, self._batches_consumed, device)
+        return ResumableLoader(self.train_set, sampler, self._batches_consumed, **loader_kwargs)
 
     def train_dataloader(self) -> ResumableLoader | DeviceBatches:
         return self.train_loader()

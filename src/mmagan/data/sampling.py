@@ -79,22 +79,13 @@ class ResumableLoader(_ResumablePosition, DataLoader):
     """
 
     def __init__(
-        self,
-        dataset: Dataset,
-        batch_size: int,
-        seed: int,
-        consumed: Callable[[], int],
-        rank: int = 0,
-        world_size: int = 1,
-        **kwargs: Any,
+        self, dataset: Dataset, sampler: ResumableBatchSampler, consumed: Callable[[], int], **kwargs: Any
     ) -> None:
-        sampler = ResumableBatchSampler(len(dataset), batch_size, seed, rank, world_size)
         # A generator of its own: creating an iterator must not draw from the global RNG, which
         # the training step uses and a checkpoint restores.
         kwargs.setdefault("collate_fn", collate_batch)
-        super().__init__(
-            dataset, batch_sampler=sampler, generator=torch.Generator().manual_seed(seed), **kwargs
-        )
+        generator = torch.Generator().manual_seed(sampler.seed)
+        super().__init__(dataset, batch_sampler=sampler, generator=generator, **kwargs)
         self.consumed = consumed
 
 
@@ -106,15 +97,11 @@ class DeviceBatches(_ResumablePosition):
     def __init__(
         self,
         dataset: Dataset,
-        batch_size: int,
-        seed: int,
+        sampler: ResumableBatchSampler,
         consumed: Callable[[], int],
         device: torch.device,
-        rank: int = 0,
-        world_size: int = 1,
     ) -> None:
-        self.dataset, self.device, self.consumed = dataset, device, consumed
-        self.batch_sampler = ResumableBatchSampler(len(dataset), batch_size, seed, rank, world_size)
+        self.dataset, self.batch_sampler, self.consumed, self.device = dataset, sampler, consumed, device
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
