@@ -182,7 +182,7 @@ def main() -> None:
         f"{args.precision}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
         f"{args.iterations} timed iterations, best of {args.repeats}"
     )
-    print("\n| loop | ms / iteration | images/s | ratio (plain / loop) | 100 CIFAR epochs, h |")
+    print("\n| loop | ms / iteration | images/s | ratio (module / plain) | 100 CIFAR epochs, h |")
     print("|---|---|---|---|---|")
     for net in args.nets.split(","):
         data, batch = fake_data(net), NETS[net]["batch"]
