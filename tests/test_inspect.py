@@ -227,3 +227,18 @@ def test_tileability_is_one_for_a_vector_whose_tiling_is_its_own_image(g):
     assert torch.allclose(tileability(g, constant, [5, 20, 40]), torch.ones(3), atol=1e-5)
     varied = collect(g, "conv1", n=3, seed=4)
     assert (tileability(g, varied, [5, 20, 40]) < 1 - 1e-3).all()
+
+
+def test_an_exported_generator_is_inspected_too_and_a_path_needs_two_seeds(digits_ckpt, caplog):
+    from mmagan.inspect.cli import inspect_main
+    from mmagan.runs.checkpoints import export_generator
+
+    ckpt, tmp = digits_ckpt
+    exported = export_generator(ckpt, tmp / "g.pt")  # no D inside: no head bars, still a figure
+    inspect_main(
+        ["interpolate", str(exported), "--seeds", "0,1", "--steps", "3", "--out", str(tmp / "e.png")]
+    )
+    assert (tmp / "e.png").is_file()
+    with pytest.raises(SystemExit) as e:
+        inspect_main(["interpolate", str(exported), "--seeds", "0", "--out", str(tmp / "x.png")])
+    assert e.value.code == 2 and "a path needs two seeds or more" in caplog.text

@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch import Tensor
 
-from mmagan.errors import exit_on_user_error
+from mmagan.errors import CheckpointError, exit_on_user_error
 from mmagan.inspect.figures import image_table, line_plot, save_gif
 from mmagan.inspect.gallery import GRIDS, tileability, visualize
 from mmagan.inspect.layers import InspectError, list_layers
@@ -35,12 +35,14 @@ from mmagan.sampler import Sampler
 log = logging.getLogger("mmagan")
 
 
-def head_activations(ckpt: Path, images: Tensor) -> Tensor | None:
-    """(N, K) sigmoid activations of D's heads for MMA-GAN checkpoints; None for other runs."""
-    sampler_config = load_generator(ckpt).config
-    if sampler_config.get("model", {}).get("objective", {}).get("name") != "mmagan":
+def head_activations(ckpt: Path, g: Sampler, images: Tensor) -> Tensor | None:
+    """(N, K) sigmoid activations of D's heads for MMA-GAN training checkpoints; None otherwise."""
+    if g.config.get("model", {}).get("objective", {}).get("name") != "mmagan":
         return None
-    d, objective = load_discriminator(ckpt)
+    try:
+        d, objective = load_discriminator(ckpt)
+    except CheckpointError:  # an exported generator carries no discriminator
+        return None
     with torch.no_grad():
         return torch.sigmoid(d(objective.pack(images.reshape(-1, *images.shape[-3:])))).reshape(
             *images.shape[:-3], -1
@@ -82,11 +84,15 @@ def cmd_gallery(args, g: Sampler) -> None:
 
 def cmd_interpolate(args, g: Sampler) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
+    if len(seeds) < 2 or args.steps < 2:
+        raise InspectError(
+            f"--seeds {args.seeds} --steps {args.steps}: a path needs two seeds or more and 2 steps or more"
+        )
     ends = [g.latents(1, seed=s)[0] for s in seeds]
     path = torch.cat([PATHS[args.path](a, b, args.steps) for a, b in zip(ends, ends[1:])])
     frames = g(path)
     out = Path(args.out)
-    heads = head_activations(Path(args.checkpoint), frames)
+    heads = head_activations(Path(args.checkpoint), g, frames)
     image_table(
         frames[None],
         out,
@@ -139,7 +145,7 @@ def cmd_paint(args, g: Sampler) -> None:
     rgb = torch.from_numpy(np.array(Image.open(args.map).convert("RGB"))).permute(2, 0, 1)[None].float()
     map_image = F.interpolate(rgb, size=base.shape[-2:], mode="nearest")[0] / 127.5 - 1
     images = torch.stack([base, map_image[: base.shape[0]], image])[None]
-    heads = head_activations(Path(args.checkpoint), images[0])
+    heads = head_activations(Path(args.checkpoint), g, images[0])
     image_table(
         images,
         Path(args.out),
