@@ -36,7 +36,10 @@ install_packages() {
   say "installing slurmctld, slurmd, slurm-client and munge (Debian packages)"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q slurmctld slurmd slurm-client munge >/dev/null
+  local packages=(slurmctld slurmd slurm-client munge)
+  # A fresh machine may have no package lists yet: refresh them once if the first try fails.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${packages[@]}" >/dev/null \
+    || { $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${packages[@]}" >/dev/null; }
 }
 
 write_sacct() {

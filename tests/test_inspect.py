@@ -242,3 +242,15 @@ def test_an_exported_generator_is_inspected_too_and_a_path_needs_two_seeds(digit
     with pytest.raises(SystemExit) as e:
         inspect_main(["interpolate", str(exported), "--seeds", "0", "--out", str(tmp / "x.png")])
     assert e.value.code == 2 and "a path needs two seeds or more" in caplog.text
+
+
+def test_missing_input_files_are_one_line(digits_ckpt, tmp_path, caplog):
+    from mmagan.inspect.cli import inspect_main, paint_main
+
+    ckpt, _ = digits_ckpt
+    with pytest.raises(SystemExit) as e:
+        inspect_main(["gallery", str(ckpt), "--vectors", str(tmp_path / "none.pt")])
+    assert e.value.code == 2 and "--vectors " in caplog.text and "none.pt is not a file" in caplog.text
+    with pytest.raises(SystemExit) as e:
+        paint_main([str(ckpt), "--layer", "main.5", "--map", str(tmp_path / "m.png"), "--palette", "p.yaml"])
+    assert e.value.code == 2 and "--map " in caplog.text and "m.png is not a file" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -57,6 +58,11 @@ def find_layer(net: nn.Module, latent_dim: int, name: str | int) -> Layer:
     if not match[0].spatial:
         raise InspectError(f"layer {name!r} outputs {list(match[0].shape)}, not (C, H, W): pick a conv layer")
     return match[0]
+
+
+def require_file(path, option: str) -> None:
+    if not Path(path).is_file():
+        raise InspectError(f"{option} {path} is not a file")
 
 
 def module_at(net: nn.Module, layer: Layer) -> nn.Module:

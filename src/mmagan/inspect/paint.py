@@ -12,7 +12,7 @@ import yaml
 from PIL import Image
 from torch import Tensor
 
-from mmagan.inspect.layers import InspectError, module_at
+from mmagan.inspect.layers import InspectError, module_at, require_file
 from mmagan.inspect.surgery import painted, writing
 from mmagan.inspect.vectors import VectorBank
 from mmagan.sampler import Sampler
@@ -28,6 +28,7 @@ class Stroke:
 
 def read_map(path: str | Path) -> tuple[Tensor, list[str]]:
     """(labels (H, W), colours): label i is the i-th distinct colour, as '#rrggbb'."""
+    require_file(path, "--map")
     rgb = np.asarray(Image.open(path).convert("RGB"))
     flat = rgb.reshape(-1, 3)
     colours, labels = np.unique(flat, axis=0, return_inverse=True)
@@ -37,6 +38,7 @@ def read_map(path: str | Path) -> tuple[Tensor, list[str]]:
 
 def read_palette(path: str | Path, bank: VectorBank, clusters: int = 8) -> dict[str, Stroke | None]:
     """`'#rrggbb': {vector: id, grid: g}`, `{cluster: c, grid: g}` or `keep` (G's own activations)."""
+    require_file(path, "--palette")
     entries = yaml.safe_load(Path(path).read_text()) or {}
     centres = None
     strokes: dict[str, Stroke | None] = {}

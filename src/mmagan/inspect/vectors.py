@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from mmagan.inspect.layers import InspectError, Layer, find_layer, module_at
+from mmagan.inspect.layers import InspectError, Layer, find_layer, module_at, require_file
 from mmagan.runs.files import atomic_write
 from mmagan.sampler import Sampler
 
@@ -40,6 +40,7 @@ class VectorBank:
 
     @classmethod
     def load(cls, path: str | Path) -> VectorBank:
+        require_file(path, "--vectors")
         data = torch.load(path, map_location="cpu", weights_only=True)
         index, name, shape = data["layer"]
         return cls(Layer(index, name, tuple(shape)), data["vectors"], data["index"], data["seed"])
