@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,14 +202,10 @@ def job_cpu_share() -> int | None:
     """The cores a launcher gave this job: SLURM's cpus-per-task, or Ray's num_cpus for the task."""
     if os.environ.get("SLURM_CPUS_PER_TASK"):
         return int(os.environ["SLURM_CPUS_PER_TASK"])
-    try:
-        import ray
-
-        if ray.is_initialized():
-            cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
-            return max(1, int(cpus)) if cpus else None
-    except ImportError:
-        pass
+    ray = sys.modules.get("ray")  # a Ray worker has imported it; no other run pays for the import
+    if ray is not None and ray.is_initialized():
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+        return max(1, int(cpus)) if cpus else None
     return None
 
 
