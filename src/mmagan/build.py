@@ -20,8 +20,10 @@ from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoin
 from mmagan.callbacks.evaluation import FidelityMetrics, LPIPSDiversity
 from mmagan.callbacks.metrics_file import MetricsFile
 from mmagan.callbacks.mode_coverage import ModeCoverage
+from mmagan.callbacks.path_length import PathLength
 from mmagan.callbacks.sample_snapshots import SampleSnapshots
 from mmagan.callbacks.stacked_modes import StackedModeCount
+from mmagan.callbacks.style_figures import StyleFigures
 from mmagan.config.validation import validate_config, validate_net
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
@@ -90,6 +92,8 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
         channels_last=fast.channels_last and len(datamodule.sample_shape) == 3,
         run_config=resolved(cfg),
         sample_shape=datamodule.sample_shape,
+        r1_gamma=cfg.r1.gamma,
+        r1_interval=cfg.r1.interval,
     )
     return module, datamodule
 
@@ -102,14 +106,16 @@ def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: Fi
     """Image metrics need image data and their weights: fetched now, or refused before training."""
     uses_fidelity = bool(cfg.callbacks.fidelity.metrics)
     uses_lpips = cfg.callbacks.lpips_diversity.enabled
-    if (uses_fidelity or uses_lpips) and datamodule.evaluation().reference_images is None:
+    uses_ppl = cfg.callbacks.ppl.enabled
+    if (uses_fidelity or uses_lpips or uses_ppl) and datamodule.evaluation().reference_images is None:
         raise ConfigError(
-            f"callbacks.fidelity.metrics / callbacks.lpips_diversity need image data; data {cfg.data.name!r} "
-            "is not images: use mode counting (callbacks.mode_coverage) instead"
+            "callbacks.fidelity.metrics / callbacks.lpips_diversity / callbacks.ppl need image data; data "
+            f"{cfg.data.name!r} is not images: use mode counting (callbacks.mode_coverage) instead"
         )
     if uses_fidelity:
         fidelity.weights()
-    if uses_lpips and not cfg.callbacks.lpips_diversity.random_trunk:
+    lpips_users = [c for c in (cfg.callbacks.lpips_diversity, cfg.callbacks.ppl) if c.enabled]
+    if any(not c.random_trunk for c in lpips_users):
         alexnet_weights(fidelity.lpips_trunk_weights_path)
 
 
@@ -167,6 +173,23 @@ def build_callbacks(
                 lp.every_n_validations,
             )
         )
+    ppl = cfg.ppl
+    if ppl.enabled:
+        callbacks.append(
+            PathLength(
+                list(ppl.spaces),
+                ppl.sampling,
+                ppl.num_samples,
+                ppl.epsilon,
+                ppl.crop,
+                ppl.batch_size,
+                fidelity.lpips_trunk_weights_path,
+                ppl.random_trunk,
+                ppl.every_n_validations,
+            )
+        )
+    if cfg.style_figures.enabled:
+        callbacks.append(StyleFigures(run_dir / "plots", cfg.style_figures.seed))
     if cfg.progress_bar.refresh_rate > 0:
         callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
     return callbacks

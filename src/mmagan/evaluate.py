@@ -15,18 +15,19 @@ from tqdm import tqdm
 
 from mmagan.build import fidelity_settings
 from mmagan.config import config_dir
-from mmagan.config.validation import check, int_at_least, validate_fidelity
+from mmagan.config.validation import check, int_at_least, validate_fidelity, validate_ppl
 from mmagan.console import quiet_library_noise
 from mmagan.data import build_datamodule
 from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_fingerprint
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
+from mmagan.metrics.ppl import lpips_distance, perceptual_path_length
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
 from mmagan.sampler import Sampler, quantize
 
 log = logging.getLogger("mmagan")
-EVAL_METRICS = (*FIDELITY_METRICS, "lpips")
+EVAL_METRICS = (*FIDELITY_METRICS, "lpips", "ppl")
 
 
 def output_place(ckpt: Path, configured: str | None) -> tuple[Path, Path | None]:
@@ -62,6 +63,7 @@ def evaluate(cfg: DictConfig) -> dict:
     for key in ("num_samples", "batch_size", "lpips.num_samples", "lpips.minibatch"):
         check(cfg, key, int_at_least(2 if key.startswith("lpips") else 1), "a positive integer")
     validate_fidelity(cfg)
+    validate_ppl(cfg, "ppl.")
     ckpt = Path(cfg.ckpt_path)
     device = torch.device(
         "cuda"
@@ -77,14 +79,16 @@ def evaluate(cfg: DictConfig) -> dict:
     fid_metrics = [m for m in metrics if m in FIDELITY_METRICS]
     if fid_metrics:
         settings.weights()  # before any long work: refused offline with the file and folder named
+    uses_lpips = "lpips" in metrics or "ppl" in metrics
     lpips_model = (
-        load_lpips(settings.lpips_trunk_weights_path, cfg.lpips.random_trunk) if "lpips" in metrics else None
+        load_lpips(settings.lpips_trunk_weights_path, cfg.lpips.random_trunk) if uses_lpips else None
     )
 
     seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    fake = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
-    seconds["generate"] = time.perf_counter() - start
+    if fid_metrics or "lpips" in metrics:  # PPL draws its own latent pairs
+        start = time.perf_counter()
+        fake = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
+        seconds["generate"] = time.perf_counter() - start
     values: dict[str, float] = {}
     protocol: dict = {
         "num_samples": cfg.num_samples,
@@ -109,12 +113,33 @@ def evaluate(cfg: DictConfig) -> dict:
             kid_subsets=settings.kid_subsets,
             kid_subset_size=settings.kid_subset_size,
         )
-    if lpips_model is not None:
+    if "lpips" in metrics:
         start = time.perf_counter()
         samples = fake[: cfg.lpips.num_samples].to(device).float().div(127.5).sub(1)
         values.update(lpips_diversity(lpips_model.to(device), samples, cfg.lpips.minibatch))
         seconds["lpips"] = time.perf_counter() - start
         protocol.update(lpips="alex v0.1", lpips_minibatch=cfg.lpips.minibatch)
+    if "ppl" in metrics:
+        start = time.perf_counter()
+        p = cfg.ppl
+        values.update(
+            perceptual_path_length(
+                sampler.net,
+                lpips_distance(lpips_model.to(device)),
+                p.num_samples,
+                tuple(p.spaces),
+                p.sampling,
+                p.epsilon,
+                p.crop,
+                p.batch_size,
+                seed=cfg.seed,
+            )
+        )
+        seconds["ppl"] = time.perf_counter() - start
+        protocol.update(
+            ppl=f"{p.sampling} points, epsilon {p.epsilon:g}, {p.num_samples} pairs, lpips alex v0.1, "
+            f"1st-99th percentile mean{', face crop' if p.crop else ''}"
+        )
     packages = ("mmagan", "torch", "torchvision", "torch-fidelity", "lpips", "lightning")
     report = {
         "checkpoint": str(ckpt.resolve()),

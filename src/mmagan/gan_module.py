@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from mmagan import __version__
 from mmagan.errors import NonFiniteLossError
 from mmagan.objectives.base import Objective
+from mmagan.objectives.r1 import r1_penalty
 
 OPTIMIZER_IMPLS = ("fused", "foreach", "single")
 
@@ -49,6 +50,8 @@ class GANModule(L.LightningModule):
         channels_last: bool = False,
         run_config: dict | None = None,
         sample_shape: Sequence[int] = (),
+        r1_gamma: float = 0.0,
+        r1_interval: int = 16,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -65,6 +68,7 @@ class GANModule(L.LightningModule):
         self.eval_samples, self.eval_batch_size = eval_samples, eval_batch_size
         self.log_every = max(1, log_every_n_iterations)
         self.channels_last = channels_last
+        self.r1_gamma, self.r1_interval = r1_gamma, max(1, r1_interval)
         # What a checkpoint needs to rebuild the nets without the run folder (load_generator).
         self.run_config = run_config or {}
         self.sample_shape = tuple(sample_shape)
@@ -159,15 +163,22 @@ class GANModule(L.LightningModule):
         def judge(x: Tensor) -> Tensor:  # D on what the objective shows it (PacGAN: packs of m)
             return D(obj.pack(x))
 
+        r1_due = self.r1_gamma > 0 and self.iteration % self.r1_interval == 0
         for real_chunk in real.chunk(obj.d_steps):
             with self.toggled_optimizer(opt_d):
                 z = self.sample_latents(real_chunk.shape[0])
                 with torch.no_grad():
                     fake = G(z)
-                real_logits = judge(real_chunk)
+                if r1_due:  # lazy R1: every r1_interval iterations, weighted by the interval
+                    r1, real_logits = r1_penalty(judge, real_chunk, self.r1_gamma * self.r1_interval)
+                else:
+                    real_logits = judge(real_chunk)
                 loss_d, d_terms = obj.d_loss(real_logits, judge(fake))
                 reg, reg_terms = obj.d_regularizer(judge, real_chunk, fake)
                 loss_d = loss_d + reg
+                if r1_due:
+                    loss_d = loss_d + r1
+                    reg_terms = {**reg_terms, "r1": r1.detach()}
                 opt_d.zero_grad(set_to_none=True)
                 self.manual_backward(loss_d)
                 opt_d.step()

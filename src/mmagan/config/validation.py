@@ -120,6 +120,9 @@ def validate_model(cfg: DictConfig) -> None:
 def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
     name = check(cfg, "net.name", one_of(NETS), f"one of {list(NETS)}")
     check(cfg, "net.latent_dim", int_at_least(1), "an integer >= 1")
+    if name == "stylegan":
+        validate_stylegan(cfg, sample_shape)
+        return
     check(cfg, "net.init", one_of(INITS), f"one of {list(INITS)}")
     positive_ints = lambda v: len(v) >= 1 and all(_is_int(h) and h >= 1 for h in v)  # noqa: E731
     if name == "dcgan":
@@ -146,6 +149,62 @@ def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
         check(cfg, "net.d_hidden", positive_ints, "a non-empty list of integers >= 1")
         check(cfg, "net.g_batch_norm", lambda v: isinstance(v, bool), "true or false")
         check(cfg, "net.d_maxout_pieces", int_at_least(1), "an integer >= 1")
+
+
+STYLEGAN_KEYS = {
+    "name",
+    "latent_dim",
+    "w_dim",
+    "mapping_depth",
+    "mapping_lr_mul",
+    "channel_base",
+    "channel_max",
+    "style_mode",
+    "mixing_prob",
+    "w_avg_beta",
+    "noise_mode",
+    "truncation_psi",
+    "truncation_cutoff",
+    "d_channel_base",
+    "d_channel_max",
+    "mbstd_group",
+}
+
+
+def validate_stylegan(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
+    from mmagan.nets.stylegan import NOISE_MODES, STYLE_MODES, num_style_layers
+    from mmagan.nets.stylegan import RESOLUTIONS as STYLE_RESOLUTIONS
+
+    square = len(sample_shape) == 3 and sample_shape[1] == sample_shape[2]
+    if not square or sample_shape[1] not in STYLE_RESOLUTIONS:
+        raise ConfigError(
+            f"net.name='stylegan' needs square images of resolution {STYLE_RESOLUTIONS}, but data "
+            f"{cfg.data.name!r} has samples of shape {tuple(sample_shape)}; for 2-D data use net=mlp"
+        )
+    _unknown_keys(cfg, "net", STYLEGAN_KEYS)
+    n = "net."
+    for key in ("w_dim", "mapping_depth", "channel_base", "channel_max", "d_channel_base", "d_channel_max"):
+        check(cfg, n + key, int_at_least(1), "an integer >= 1")
+    check(cfg, n + "mapping_lr_mul", lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
+    check(cfg, n + "style_mode", one_of(STYLE_MODES), f"one of {list(STYLE_MODES)}")
+    check(cfg, n + "noise_mode", one_of(NOISE_MODES), f"one of {list(NOISE_MODES)}")
+    check(cfg, n + "mixing_prob", lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+    check(cfg, n + "w_avg_beta", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+    psi_ok = lambda v: _is_number(v) and -1 <= v <= 1  # noqa: E731
+    check(cfg, n + "truncation_psi", psi_ok, "a number in [-1, 1] (1: none)")
+    layers = num_style_layers(sample_shape[1])
+    check(
+        cfg,
+        n + "truncation_cutoff",
+        lambda v: v is None or (_is_int(v) and 1 <= v <= layers),
+        f"null or an integer in [1, {layers}] (styled layers at {sample_shape[1]} px)",
+    )
+    check(cfg, n + "mbstd_group", int_at_least(0), "an integer >= 0 (0: no minibatch std layer)")
+
+
+def validate_r1(cfg: DictConfig) -> None:
+    check(cfg, "r1.gamma", lambda v: _is_number(v) and v >= 0, "a number >= 0 (0: off)")
+    check(cfg, "r1.interval", int_at_least(1), "an integer >= 1 (1: every D step)")
 
 
 def validate_data(cfg: DictConfig) -> None:
@@ -221,8 +280,30 @@ def validate_callbacks(cfg: DictConfig) -> None:
     check(cfg, c + "lpips_diversity.num_samples", int_at_least(2), "an integer >= 2")
     check(cfg, c + "lpips_diversity.minibatch", int_at_least(2), "an integer >= 2")
     check(cfg, c + "lpips_diversity.every_n_validations", int_at_least(1), "an integer >= 1")
+    validate_ppl(cfg, c + "ppl.")
+    check(cfg, c + "ppl.enabled", lambda v: isinstance(v, bool), "true or false")
+    check(cfg, c + "ppl.random_trunk", lambda v: isinstance(v, bool), "true or false")
+    check(cfg, c + "ppl.every_n_validations", int_at_least(1), "an integer >= 1")
+    check(cfg, c + "style_figures.enabled", lambda v: isinstance(v, bool), "true or false")
     validate_fidelity(cfg)
     check(cfg, c + "progress_bar.refresh_rate", int_at_least(0), "an integer >= 0 (0 hides the bar)")
+
+
+def validate_ppl(cfg: DictConfig, p: str) -> None:
+    """The perceptual path length settings under prefix p (callbacks.ppl. or ppl.)."""
+    from mmagan.metrics.ppl import SAMPLINGS, SPACES
+
+    check(
+        cfg,
+        p + "spaces",
+        lambda v: len(v) >= 1 and all(s in SPACES for s in v) and len(set(v)) == len(v),
+        f"a non-empty list of distinct names from {list(SPACES)}",
+    )
+    check(cfg, p + "sampling", one_of(SAMPLINGS), f"one of {list(SAMPLINGS)}")
+    check(cfg, p + "num_samples", int_at_least(2), "an integer >= 2")
+    check(cfg, p + "epsilon", lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < epsilon < 1")
+    check(cfg, p + "crop", lambda v: isinstance(v, bool), "true or false")
+    check(cfg, p + "batch_size", int_at_least(1), "an integer >= 1")
 
 
 def validate_fidelity(cfg: DictConfig) -> None:
@@ -257,6 +338,7 @@ def validate_config(cfg: DictConfig) -> None:
     check(cfg, "seed", int_at_least(0), "an integer >= 0")
     validate_data(cfg)
     validate_model(cfg)
+    validate_r1(cfg)
     validate_trainer(cfg)
     validate_callbacks(cfg)
     validate_logger(cfg)

@@ -5,6 +5,9 @@ mmagan-inspect vectors CKPT --layer main.5 --latents 64 [--seed 0] --out vectors
 mmagan-inspect gallery CKPT --vectors vectors.pt [--clusters 8 | --ids 3,17] [--base-seed 0] --out gallery.png
 mmagan-inspect interpolate CKPT --seeds 0,1 [--steps 10] [--path spherical] --out interp.png
 mmagan-inspect neighbours CKPT [--samples 8] [--k 4] --out neighbours.png
+mmagan-inspect style-mixing CKPT [--seed 0] [--psi 1] --out style_mixing.png     (net=stylegan)
+mmagan-inspect truncation CKPT [--seed 0] --out truncation.png                   (net=stylegan)
+mmagan-inspect noise CKPT [--seed 0] --out noise.png                             (net=stylegan)
 mmagan-paint CKPT --layer main.5 --map map.png --palette palette.yaml [--grid 2] --out painted.png
 """
 
@@ -28,6 +31,7 @@ from mmagan.inspect.layers import InspectError, list_layers
 from mmagan.inspect.neighbours import nearest
 from mmagan.inspect.paint import paint, read_map, read_palette
 from mmagan.inspect.paths import PATHS, frame_distances
+from mmagan.inspect.style import draw_noise, draw_style_mixing, draw_truncation
 from mmagan.inspect.vectors import VectorBank, collect
 from mmagan.runs.checkpoints import load_discriminator, load_generator
 from mmagan.sampler import Sampler
@@ -157,6 +161,18 @@ def cmd_paint(args, g: Sampler) -> None:
     log.info("painted -> %s", args.out)
 
 
+def cmd_style_mixing(args, g: Sampler) -> None:
+    log.info("style mixing -> %s", draw_style_mixing(g, Path(args.out), args.seed, args.psi))
+
+
+def cmd_truncation(args, g: Sampler) -> None:
+    log.info("truncation strip -> %s", draw_truncation(g, Path(args.out), args.seed))
+
+
+def cmd_noise(args, g: Sampler) -> None:
+    log.info("noise variation -> %s", draw_noise(g, Path(args.out), args.seed))
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a training checkpoint (.ckpt) or an exported generator")
     p.add_argument("--no-ema", action="store_true", help="G's own weights instead of its EMA")
@@ -192,6 +208,19 @@ def inspect_main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--out", default="neighbours.png")
+    p = sub.add_parser("style-mixing", help="StyleGAN: coarse, middle and fine styles of B in A's images")
+    _common(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--psi", type=float, default=1.0, help="truncation of both sources' w")
+    p.add_argument("--out", default="style_mixing.png")
+    p = sub.add_parser("truncation", help="StyleGAN: images as psi goes from -1 to 1")
+    _common(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="truncation.png")
+    p = sub.add_parser("noise", help="StyleGAN: one w under several noise draws, and their std per pixel")
+    _common(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="noise.png")
     args = parser.parse_args(argv)
     run(
         {
@@ -200,6 +229,9 @@ def inspect_main(argv: list[str] | None = None) -> None:
             "gallery": cmd_gallery,
             "interpolate": cmd_interpolate,
             "neighbours": cmd_neighbours,
+            "style-mixing": cmd_style_mixing,
+            "truncation": cmd_truncation,
+            "noise": cmd_noise,
         }[args.command],
         args,
     )

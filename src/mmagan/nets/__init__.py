@@ -10,8 +10,10 @@ from torch import nn
 from mmagan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from mmagan.nets.init import dcgan_init
 from mmagan.nets.mlp import MLPDiscriminator, MLPGenerator
+from mmagan.nets.residual_d import ResidualDiscriminator
+from mmagan.nets.stylegan import StyleGenerator
 
-NETS = ("dcgan", "mlp")
+NETS = ("dcgan", "mlp", "stylegan")
 INITS = ("dcgan", "default")
 
 
@@ -30,9 +32,38 @@ def build_nets(
         dim = sample_shape[0]
         g = MLPGenerator(cfg.latent_dim, dim, list(cfg.g_hidden), cfg.g_batch_norm)
         d = MLPDiscriminator(dim * packing, list(cfg.d_hidden), cfg.d_maxout_pieces, num_heads)
+    elif cfg.name == "stylegan":
+        return _stylegan(cfg, sample_shape, num_heads, packing)
     else:
         raise KeyError(f"unknown net {cfg.name!r}; known: {NETS}")
     if cfg.init == "dcgan":
         dcgan_init(g)
         dcgan_init(d)
+    return g, d
+
+
+def _stylegan(
+    cfg: Any, sample_shape: Sequence[int], num_heads: int, packing: int
+) -> tuple[nn.Module, nn.Module]:
+    """Style-based G and residual D; their equalised layers initialise themselves (no `init`)."""
+    channels, resolution = sample_shape[0], sample_shape[-1]
+    g = StyleGenerator(
+        latent_dim=cfg.latent_dim,
+        resolution=resolution,
+        channels=channels,
+        w_dim=cfg.w_dim,
+        mapping_depth=cfg.mapping_depth,
+        mapping_lr_mul=cfg.mapping_lr_mul,
+        channel_base=cfg.channel_base,
+        channel_max=cfg.channel_max,
+        style_mode=cfg.style_mode,
+        mixing_prob=cfg.mixing_prob,
+        w_avg_beta=cfg.w_avg_beta,
+        noise_mode=cfg.noise_mode,
+        truncation_psi=cfg.truncation_psi,
+        truncation_cutoff=cfg.truncation_cutoff,
+    )
+    d = ResidualDiscriminator(
+        resolution, channels * packing, num_heads, cfg.d_channel_base, cfg.d_channel_max, cfg.mbstd_group
+    )
     return g, d

@@ -1,0 +1,61 @@
+"""Perceptual path length of the evaluation weights at validation (metrics/ppl_<space>_<sampling>)."""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+
+from mmagan.metrics.lpips_diversity import load_lpips
+from mmagan.metrics.ppl import lpips_distance, perceptual_path_length
+
+
+class PathLength(L.Callback):
+    """Every `every_n_validations`-th validation, on rank 0; the figures are broadcast to all ranks."""
+
+    def __init__(
+        self,
+        spaces: list[str],
+        sampling: str = "end",
+        num_samples: int = 1000,
+        epsilon: float = 1e-4,
+        crop: bool = False,
+        batch_size: int = 100,
+        trunk_weights_path: str | None = None,
+        random_trunk: bool = False,
+        every_n_validations: int = 1,
+    ) -> None:
+        self.spaces, self.sampling, self.num_samples = tuple(spaces), sampling, num_samples
+        self.epsilon, self.crop, self.batch_size = epsilon, crop, batch_size
+        self.trunk_weights_path, self.random_trunk = trunk_weights_path, random_trunk
+        self.every = every_n_validations
+        self._validations = 0
+        self.model = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self.model = load_lpips(self.trunk_weights_path, self.random_trunk)
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        due = self._validations % self.every == 0
+        self._validations += 1
+        if not due:
+            return
+        figures = None
+        if trainer.is_global_zero:
+            start = time.perf_counter()
+            figures = perceptual_path_length(
+                pl_module.eval_generator,
+                lpips_distance(self.model.to(pl_module.device)),
+                self.num_samples,
+                self.spaces,
+                self.sampling,
+                self.epsilon,
+                self.crop,
+                self.batch_size,
+            )
+            figures["ppl_seconds"] = time.perf_counter() - start
+        if trainer.world_size > 1:
+            figures = trainer.strategy.broadcast(figures, src=0)
+        pl_module.log_dict({f"metrics/{k}": v for k, v in figures.items()}, sync_dist=False)

@@ -1,0 +1,150 @@
+"""Perceptual path length (Karras et al. 2019): how much the image changes, perceptually, along a
+small step in latent space. An entangled latent space bends images through unrelated states between
+two points, so its paths are long. Measured in Z (spherical interpolation) for every generator and
+in W (linear interpolation) for style-based ones.
+
+For each pair of latents and t ~ U(0, 1) ("full") or t = 0 ("end"), the images at t and t + epsilon
+are compared with LPIPS and the distance scaled by 1 / epsilon^2. The published figure is the mean
+after dropping values outside the 1st-99th percentiles. The noise inputs of a style-based G are held
+fixed (its const noise) so that only the latent moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmagan.errors import ConfigError
+
+SPACES = ("z", "w")
+SAMPLINGS = ("full", "end")
+Distance = Callable[[Tensor, Tensor], Tensor]
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Row-wise spherical interpolation at t (N, 1), the norm interpolated linearly (a Gaussian
+    latent's path; the mapping net normalises z, so a style-based G sees only the direction)."""
+    na, nb = a.norm(dim=1, keepdim=True), b.norm(dim=1, keepdim=True)
+    ua, ub = a / na, b / nb
+    d = (ua * ub).sum(1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7)
+    c = ub - d * ua
+    c = c / c.norm(dim=1, keepdim=True)
+    p = t * torch.acos(d)
+    return (ua * torch.cos(p) + c * torch.sin(p)) * torch.lerp(na, nb, t)
+
+
+def is_style_based(generator: nn.Module) -> bool:
+    return hasattr(generator, "mapping") and hasattr(generator, "synthesize")
+
+
+def available_spaces(generator: nn.Module) -> tuple[str, ...]:
+    return SPACES if is_style_based(generator) else ("z",)
+
+
+def crop_face(images: Tensor) -> Tensor:
+    """StyleGAN's centre crop for faces: rows 3/8-7/8, columns 2/8-6/8 (the face, not the background)."""
+    c = images.shape[2] // 8
+    return images[:, :, c * 3 : c * 7, c * 2 : c * 6]
+
+
+def _prepare(images: Tensor, crop: bool) -> Tensor:
+    if crop:
+        images = crop_face(images)
+    factor = images.shape[2] // 256
+    if factor > 1:  # LPIPS sees at most 256 px, as published
+        images = F.avg_pool2d(images, factor)
+    return images
+
+
+def _from_z(generator: nn.Module, z: Tensor) -> Tensor:
+    if is_style_based(generator):
+        return generator.synthesize(generator.ws(z), noise_mode="const")
+    return generator(z)
+
+
+@torch.no_grad()
+def path_lengths(
+    generator: nn.Module,
+    distance: Distance,
+    num_samples: int,
+    space: str = "w",
+    sampling: str = "end",
+    epsilon: float = 1e-4,
+    crop: bool = False,
+    batch_size: int = 100,
+    seed: int = 0,
+) -> Tensor:
+    """The per-pair values distance(G(t), G(t + epsilon)) / epsilon^2, on the CPU as float64."""
+    if space not in available_spaces(generator):
+        raise ConfigError(
+            f"PPL in {space!r} needs a style-based generator (net=stylegan); "
+            f"this one offers {available_spaces(generator)}"
+        )
+    if sampling not in SAMPLINGS:
+        raise ConfigError(f"ppl sampling={sampling!r} is invalid: must be one of {SAMPLINGS}")
+    device = next(generator.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    values = []
+    for start in range(0, num_samples, batch_size):
+        n = min(batch_size, num_samples - start)
+        a = torch.randn(n, generator.latent_dim, generator=gen, dtype=torch.float64)
+        b = torch.randn(n, generator.latent_dim, generator=gen, dtype=torch.float64)
+        t = (
+            torch.rand(n, 1, generator=gen, dtype=torch.float64)
+            if sampling == "full"
+            else torch.zeros(n, 1, dtype=torch.float64)
+        )
+        # Interpolated in float64: a step of 1e-4 must not drown in float32 rounding of the latents.
+        dtype = next(generator.parameters()).dtype
+        a, b, t = a.to(device), b.to(device), t.to(device)
+        if space == "z":
+            images = _from_z(generator, torch.cat([slerp(a, b, t), slerp(a, b, t + epsilon)]).to(dtype))
+        else:
+            wa, wb = generator.mapping(a.to(dtype)).double(), generator.mapping(b.to(dtype)).double()
+            w = torch.cat([torch.lerp(wa, wb, t), torch.lerp(wa, wb, t + epsilon)]).to(dtype)
+            images = generator.synthesize(w[:, None].expand(-1, generator.num_ws, -1), noise_mode="const")
+        images = _prepare(images.float(), crop)
+        d = distance(images[:n], images[n:]).reshape(n).double().cpu()
+        values.append(d / epsilon**2)
+    return torch.cat(values)
+
+
+def filtered_mean(values: Tensor) -> float:
+    """The mean of the values between the 1st and 99th percentiles (StyleGAN's rule for outliers)."""
+    v = values.numpy()
+    lo = np.percentile(v, 1, method="lower")
+    hi = np.percentile(v, 99, method="higher")
+    return float(v[(v >= lo) & (v <= hi)].mean())
+
+
+def lpips_distance(model: nn.Module) -> Distance:
+    """Per-pair LPIPS of images in [-1, 1] (the lpips package's own forward)."""
+    return lambda x, y: model(x, y).flatten()
+
+
+def perceptual_path_length(
+    generator: nn.Module,
+    distance: Distance,
+    num_samples: int,
+    spaces: tuple[str, ...] = SPACES,
+    sampling: str = "end",
+    epsilon: float = 1e-4,
+    crop: bool = False,
+    batch_size: int = 100,
+    seed: int = 0,
+) -> dict[str, float]:
+    """{ppl_<space>_<sampling>: filtered mean} for each of `spaces` the generator has (W only for
+    style-based generators). The generator should be in eval mode."""
+    out = {}
+    for space in spaces:
+        if space not in available_spaces(generator):
+            continue
+        values = path_lengths(
+            generator, distance, num_samples, space, sampling, epsilon, crop, batch_size, seed
+        )
+        out[f"ppl_{space}_{sampling}"] = filtered_mean(values)
+    return out

@@ -1,0 +1,279 @@
+"""A style-based generator (Karras et al. 2019), with StyleGAN2's weight demodulation as an option.
+
+z -> mapping net -> w; the synthesis net starts from a learned constant 4x4 tensor and doubles the
+resolution per block. Each block has two styled layers, each fed its own copy of w (so that styles
+can be mixed per layer), with per-pixel noise scaled per channel. Every block adds its toRGB output
+to the upsampled image of the blocks below (StyleGAN2's skip outputs). Resolution is fixed at build
+time: no progressive growing (see the README).
+
+The generator's `forward(z)` is all the training step and the metrics call. In training mode it
+tracks w_avg and mixes styles between two latents with probability `mixing_prob`, both on the
+device (no host reads). In eval mode it applies the configured truncation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmagan.errors import ConfigError
+from mmagan.nets.equalized import EqualConv2d, EqualLinear, lrelu
+
+STYLE_MODES = ("adain", "modulated")
+NOISE_MODES = ("random", "const", "none")
+RESOLUTIONS = (32, 64, 128, 256)
+
+
+def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
+    """Feature maps at a resolution: channel_base / resolution, capped (StyleGAN2's rule)."""
+    return max(1, min(channel_base // resolution, channel_max))
+
+
+def num_style_layers(resolution: int) -> int:
+    """Two styled layers per resolution from 4x4 up: 8 at 32 px, 14 at 256 px."""
+    return 2 * (int(math.log2(resolution)) - 1)
+
+
+def normalize_2nd_moment(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """Pixel norm on z: each latent scaled to unit mean square."""
+    return x * (x.square().mean(1, keepdim=True) + eps).rsqrt()
+
+
+class MappingNetwork(nn.Module):
+    def __init__(self, z_dim: int, w_dim: int, depth: int, lr_mul: float = 0.01) -> None:
+        super().__init__()
+        dims = [z_dim] + [w_dim] * depth
+        self.layers = nn.Sequential(
+            *[EqualLinear(a, b, lr_mul=lr_mul, act=True) for a, b in zip(dims, dims[1:])]
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.layers(normalize_2nd_moment(z))
+
+
+def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool) -> Tensor:
+    """StyleGAN2: scale the weights per sample and input channel by the style, optionally
+    renormalise each output channel, and run all samples as one grouped convolution."""
+    n, c_in, h, w = x.shape
+    wgt = weight[None] * styles[:, None, :, None, None]  # (N, out, in, k, k)
+    if demodulate:
+        wgt = wgt * (wgt.square().sum([2, 3, 4], keepdim=True) + 1e-8).rsqrt()
+    out = F.conv2d(
+        x.reshape(1, n * c_in, h, w),
+        wgt.reshape(-1, c_in, *weight.shape[2:]),
+        padding=weight.shape[-1] // 2,
+        groups=n,
+    )
+    return out.reshape(n, -1, h, w)
+
+
+class StyledLayer(nn.Module):
+    """One styled layer: [upsample] [3x3 conv] -> noise * B -> bias -> lrelu, with the style of w
+    applied by AdaIN after the activation, or by modulating the convolution's weights."""
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        w_dim: int,
+        resolution: int,
+        mode: str,
+        up: bool = False,
+        conv: bool = True,
+    ) -> None:
+        super().__init__()
+        self.mode, self.up, self.resolution = mode, up, resolution
+        self.weight = nn.Parameter(torch.randn(c_out, c_in, 3, 3)) if conv else None
+        self.weight_gain = 1 / math.sqrt(c_in * 9)
+        if mode == "modulated":
+            self.affine = EqualLinear(w_dim, c_in, bias_init=1.0)  # per input channel scale
+        else:
+            self.affine = EqualLinear(w_dim, 2 * c_out)  # per channel (scale - 1, bias) of AdaIN
+        self.noise_strength = nn.Parameter(torch.zeros(1, c_out, 1, 1))  # "B", per channel
+        self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
+        self.bias = nn.Parameter(torch.zeros(1, c_out, 1, 1))
+
+    def forward(self, x: Tensor, w: Tensor, noise_mode: str) -> Tensor:
+        if self.up:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        if self.mode == "modulated":
+            x = modulated_conv2d(x, self.weight * self.weight_gain, self.affine(w), demodulate=True)
+        elif self.weight is not None:
+            x = F.conv2d(x, self.weight * self.weight_gain, padding=1)
+        if noise_mode == "random":
+            x = (
+                x
+                + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+                * self.noise_strength
+            )
+        elif noise_mode == "const":
+            x = x + self.noise_const.to(x.dtype) * self.noise_strength
+        x = lrelu(x + self.bias)
+        if self.mode == "adain":
+            scale, shift = self.affine(w)[:, :, None, None].chunk(2, dim=1)
+            x = F.instance_norm(x) * (scale + 1) + shift
+        return x
+
+
+class ToRGB(nn.Module):
+    """1x1 convolution to image channels; modulated (not demodulated) by w in StyleGAN2's mode."""
+
+    def __init__(self, c_in: int, channels: int, w_dim: int, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+        if mode == "modulated":
+            self.affine = EqualLinear(w_dim, c_in, bias_init=1.0)
+            self.weight = nn.Parameter(torch.randn(channels, c_in, 1, 1))
+            self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        else:
+            self.conv = EqualConv2d(c_in, channels, 1)
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        if self.mode != "modulated":
+            return self.conv(x)
+        styles = self.affine(w) / math.sqrt(self.weight.shape[1])
+        return modulated_conv2d(x, self.weight, styles, demodulate=False) + self.bias
+
+
+class SynthesisNetwork(nn.Module):
+    """ws (N, num_ws, w_dim) -> image; layer i takes ws[:, i], the toRGB of a block its second w."""
+
+    def __init__(
+        self, w_dim: int, resolution: int, channels: int, channel_base: int, channel_max: int, mode: str
+    ) -> None:
+        super().__init__()
+        self.resolution = resolution
+        self.num_ws = num_style_layers(resolution)
+        res = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
+        ch = {r: channels_at(r, channel_base, channel_max) for r in res}
+        self.const = nn.Parameter(torch.randn(1, ch[4], 4, 4))
+        layers, to_rgb = [], []
+        for r in res:
+            c_in = ch[4] if r == 4 else ch[r // 2]
+            # At 4x4 the first layer is the constant itself in AdaIN mode (StyleGAN), a conv in StyleGAN2's.
+            layers.append(
+                StyledLayer(c_in, ch[r], w_dim, r, mode, up=r > 4, conv=r > 4 or mode == "modulated")
+            )
+            layers.append(StyledLayer(ch[r], ch[r], w_dim, r, mode))
+            to_rgb.append(ToRGB(ch[r], channels, w_dim, mode))
+        self.layers = nn.ModuleList(layers)
+        self.to_rgb = nn.ModuleList(to_rgb)
+        self.rgb_scale = 1 / math.sqrt(len(to_rgb))
+
+    def forward(self, ws: Tensor, noise_mode: str = "random") -> Tensor:
+        x = self.const.expand(ws.shape[0], -1, -1, -1)
+        img = None
+        for block, to_rgb in enumerate(self.to_rgb):
+            x = self.layers[2 * block](x, ws[:, 2 * block], noise_mode)
+            x = self.layers[2 * block + 1](x, ws[:, 2 * block + 1], noise_mode)
+            y = to_rgb(x, ws[:, 2 * block + 1])
+            img = (
+                y
+                if img is None
+                else F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False) + y
+            )
+        # The blocks' toRGB outputs are roughly independent at initialisation: the scale keeps their
+        # sum's variance that of one, so the output tanh starts out of saturation at any resolution.
+        return img * self.rgb_scale
+
+
+class StyleGenerator(nn.Module):
+    """z -> image in [-1, 1] (tanh on the summed toRGB outputs, the framework's sample range)."""
+
+    def __init__(
+        self,
+        latent_dim: int = 512,
+        resolution: int = 32,
+        channels: int = 3,
+        w_dim: int = 512,
+        mapping_depth: int = 8,
+        mapping_lr_mul: float = 0.01,
+        channel_base: int = 16384,
+        channel_max: int = 512,
+        style_mode: str = "adain",
+        mixing_prob: float = 0.9,
+        w_avg_beta: float = 0.995,
+        noise_mode: str = "random",
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> None:
+        super().__init__()
+        if style_mode not in STYLE_MODES:
+            raise ConfigError(f"net.style_mode={style_mode!r} is invalid: must be one of {STYLE_MODES}")
+        if resolution not in RESOLUTIONS:
+            raise ConfigError(f"net=stylegan supports resolutions {RESOLUTIONS}, got {resolution}")
+        self.latent_dim, self.w_dim = latent_dim, w_dim
+        self.mapping = MappingNetwork(latent_dim, w_dim, mapping_depth, mapping_lr_mul)
+        self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max, style_mode)
+        self.num_ws = self.synthesis.num_ws
+        self.mixing_prob, self.w_avg_beta = mixing_prob, w_avg_beta
+        self.noise_mode = noise_mode
+        self.truncation_psi, self.truncation_cutoff = truncation_psi, truncation_cutoff
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+        # How many training batches w_avg has seen: truncation needs at least one.
+        self.register_buffer("w_avg_updates", torch.zeros((), dtype=torch.long))
+
+    def truncate(self, w: Tensor, psi: float, cutoff: int | None = None) -> Tensor:
+        """ws (N, num_ws, w_dim) pulled towards w_avg by psi, in the layers below `cutoff` (all: None)."""
+        if psi == 1:
+            return w
+        if int(self.w_avg_updates) == 0:
+            raise ConfigError(
+                f"truncation psi={psi} needs w_avg, which is tracked during training; "
+                "this generator has not been trained yet (use psi=1)"
+            )
+        layers = torch.arange(self.num_ws, device=w.device)[None, :, None]
+        keep = layers >= (self.num_ws if cutoff is None else cutoff)
+        return torch.where(keep, w, self.w_avg.lerp(w, psi))
+
+    def ws(self, z: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
+        """z -> one w per styled layer (N, num_ws, w_dim), truncated by psi."""
+        w = self.mapping(z)[:, None].expand(-1, self.num_ws, -1)
+        return self.truncate(w, psi, cutoff)
+
+    def forward(
+        self, z: Tensor, psi: float | None = None, cutoff: int | None = None, noise_mode: str | None = None
+    ) -> Tensor:
+        noise_mode = noise_mode or self.noise_mode
+        if not self.training:
+            psi = self.truncation_psi if psi is None else psi
+            cutoff = self.truncation_cutoff if cutoff is None else cutoff
+            return self.synthesize(self.ws(z, psi, cutoff), noise_mode)
+        w = self.mapping(z)
+        with torch.no_grad():
+            self.w_avg.lerp_(w.detach().mean(0).to(self.w_avg.dtype), 1 - self.w_avg_beta)
+            self.w_avg_updates += 1
+        ws = w[:, None].expand(-1, self.num_ws, -1)
+        if self.mixing_prob > 0:
+            ws = self.mix_styles(ws, self.mapping(torch.randn_like(z)))
+        return self.synthesize(ws, noise_mode)
+
+    def mix_styles(self, ws: Tensor, w2: Tensor) -> Tensor:
+        """Style-mixing regularisation: with probability mixing_prob the layers from a random
+        crossover on take a second latent's w. Drawn on the device: no host read."""
+        n = self.num_ws
+        cutoff = torch.randint(1, n, (), device=ws.device)
+        cutoff = torch.where(
+            torch.rand((), device=ws.device) < self.mixing_prob, cutoff, torch.full_like(cutoff, n)
+        )
+        layers = torch.arange(n, device=ws.device)[None, :, None]
+        return torch.where(layers < cutoff, ws, w2[:, None].expand(-1, n, -1))
+
+    def synthesize(self, ws: Tensor, noise_mode: str | None = None) -> Tensor:
+        return torch.tanh(self.synthesis(ws, noise_mode or self.noise_mode))
+
+
+def style_blocks(resolution: int) -> dict[str, tuple[int, int]]:
+    """Layer ranges [start, stop) of the coarse, middle and fine styles. The paper's split by
+    resolution (4-8, 16-32, 64 px and up) where the generator reaches 64 px; below that the
+    resolutions are split in three (32 px: 4, 8-16, 32)."""
+    n = int(math.log2(resolution)) - 1  # resolution blocks from 4x4
+    if resolution >= 64:
+        bounds = (0, 2, 4, n)
+    else:
+        bounds = (0, 1, n - 1, n)
+    names = ("coarse", "middle", "fine")
+    return {name: (2 * a, 2 * b) for name, a, b in zip(names, bounds, bounds[1:])}
