@@ -31,6 +31,19 @@ TINY_STACKED_DIGITS = [
     "callbacks.progress_bar.refresh_rate=0",
 ]
 
+# The same with a narrow style-based G and residual D (StyleGAN), 32 px.
+TINY_STYLEGAN = [
+    *[o for o in TINY_STACKED_DIGITS if not o.startswith("net")],
+    "net=stylegan",
+    "net.latent_dim=16",
+    "net.w_dim=16",
+    "net.mapping_depth=2",
+    "net.channel_base=128",
+    "net.channel_max=16",
+    "net.d_channel_base=128",
+    "net.d_channel_max=16",
+]
+
 
 def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     """mmagan-train as a user runs it, in a fresh process."""

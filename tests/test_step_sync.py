@@ -81,3 +81,18 @@ def test_a_nan_is_caught_at_the_next_log_step_naming_its_iteration(make_cfg, mon
         NonFiniteLossError, match=r"at iteration 3 \(seen at iteration 5\): loss_d=[-\d.e]+, loss_g=nan"
     ):
         run.trainer.fit(run.module, datamodule=run.datamodule)
+
+
+def test_stylegan_iterations_do_not_read_the_host_either(make_cfg):
+    """Style mixing, w_avg tracking and lazy R1 (due at iteration 2) all stay on the device."""
+    from helpers import TINY_STYLEGAN
+
+    cfg = make_cfg(
+        *TINY_STYLEGAN, "r1.gamma=1.0", "r1.interval=3", "callbacks.mode_coverage.enabled=false", *QUIET
+    )
+    run = build(cfg)
+    counter = CountIn([1, 2, 3, 4])
+    run.trainer.callbacks.insert(0, counter)
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    assert {i: n for i, n in counter.reads.items() if i != 4} == {1: 0, 2: 0, 3: 0}
+    assert counter.reads[4] > 0

@@ -163,7 +163,8 @@ class GANModule(L.LightningModule):
         def judge(x: Tensor) -> Tensor:  # D on what the objective shows it (PacGAN: packs of m)
             return D(obj.pack(x))
 
-        r1_due = self.r1_gamma > 0 and self.iteration % self.r1_interval == 0
+        # (iteration + 1): the same phase as the log rule, so log steps show R1 when the periods meet
+        r1_due = self.r1_gamma > 0 and (self.iteration + 1) % self.r1_interval == 0
         for real_chunk in real.chunk(obj.d_steps):
             with self.toggled_optimizer(opt_d):
                 z = self.sample_latents(real_chunk.shape[0])

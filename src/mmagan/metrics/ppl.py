@@ -107,7 +107,9 @@ def path_lengths(
             wa, wb = generator.mapping(a.to(dtype)).double(), generator.mapping(b.to(dtype)).double()
             w = torch.cat([torch.lerp(wa, wb, t), torch.lerp(wa, wb, t + epsilon)]).to(dtype)
             images = generator.synthesize(w[:, None].expand(-1, generator.num_ws, -1), noise_mode="const")
-        images = _prepare(images.float(), crop)
+        if images.dtype not in (torch.float32, torch.float64):  # bf16/fp16 nets: LPIPS in float32
+            images = images.float()
+        images = _prepare(images, crop)
         d = distance(images[:n], images[n:]).reshape(n).double().cpu()
         values.append(d / epsilon**2)
     return torch.cat(values)

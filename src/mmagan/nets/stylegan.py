@@ -251,16 +251,19 @@ class StyleGenerator(nn.Module):
             ws = self.mix_styles(ws, self.mapping(torch.randn_like(z)))
         return self.synthesize(ws, noise_mode)
 
+    def mix(self, ws: Tensor, ws2: Tensor, crossover: int | Tensor) -> Tensor:
+        """Styles of ws below layer `crossover`, of ws2 from it on (0: all of ws2)."""
+        layers = torch.arange(self.num_ws, device=ws.device)[None, :, None]
+        return torch.where(layers < crossover, ws, ws2)
+
     def mix_styles(self, ws: Tensor, w2: Tensor) -> Tensor:
         """Style-mixing regularisation: with probability mixing_prob the layers from a random
-        crossover on take a second latent's w. Drawn on the device: no host read."""
+        crossover (1 .. num_ws - 1) on take a second latent's w. Drawn on the device: no host read."""
         n = self.num_ws
-        cutoff = torch.randint(1, n, (), device=ws.device)
-        cutoff = torch.where(
-            torch.rand((), device=ws.device) < self.mixing_prob, cutoff, torch.full_like(cutoff, n)
-        )
-        layers = torch.arange(n, device=ws.device)[None, :, None]
-        return torch.where(layers < cutoff, ws, w2[:, None].expand(-1, n, -1))
+        crossover = torch.randint(1, n, (), device=ws.device)
+        mixing = torch.rand((), device=ws.device) < self.mixing_prob
+        crossover = torch.where(mixing, crossover, torch.full_like(crossover, n))
+        return self.mix(ws, w2[:, None].expand(-1, n, -1), crossover)
 
     def synthesize(self, ws: Tensor, noise_mode: str | None = None) -> Tensor:
         return torch.tanh(self.synthesis(ws, noise_mode or self.noise_mode))

@@ -1,0 +1,282 @@
+"""The style-based generator, the residual D, R1 and perceptual path length."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mmagan.errors import ConfigError
+from mmagan.metrics.lpips_diversity import load_lpips
+from mmagan.metrics.ppl import lpips_distance, path_lengths, perceptual_path_length
+from mmagan.nets.residual_d import ResidualDiscriminator, minibatch_std
+from mmagan.nets.stylegan import RESOLUTIONS, STYLE_MODES, StyleGenerator, num_style_layers, style_blocks
+from mmagan.objectives.r1 import r1_penalty
+
+SMALL = dict(latent_dim=16, w_dim=12, mapping_depth=2, channel_base=256, channel_max=16)
+
+
+def small_g(resolution=32, **kw) -> StyleGenerator:
+    torch.manual_seed(0)
+    return StyleGenerator(resolution=resolution, **{**SMALL, **kw})
+
+
+@pytest.mark.parametrize("mode", STYLE_MODES)
+@pytest.mark.parametrize("resolution", RESOLUTIONS)
+def test_output_shape_range_and_w_width_at_every_resolution(resolution, mode):
+    g = small_g(resolution, style_mode=mode, channels=3)
+    z = torch.randn(3, SMALL["latent_dim"])
+    x = g(z)
+    assert x.shape == (3, 3, resolution, resolution)
+    assert x.abs().max() <= 1 and x.std() > 0.05  # in the sample range, and not a constant
+    assert g.mapping(z).shape == (3, SMALL["w_dim"])
+    assert g.ws(z).shape == (3, num_style_layers(resolution), SMALL["w_dim"])
+    d = ResidualDiscriminator(resolution, 3, out_features=5, channel_base=256, channel_max=16)
+    assert d(x).shape == (3, 5)
+
+
+@pytest.mark.parametrize("mode", STYLE_MODES)
+def test_fixed_noise_repeats_and_noise_changes_the_image_less_than_w(mode):
+    g = small_g(style_mode=mode).eval()
+    for layer in g.synthesis.layers:
+        layer.noise_strength.data.fill_(0.05)  # trained StyleGANs learn small per-channel noise scales
+    ws, other = g.ws(torch.randn(8, 16)), g.ws(torch.randn(8, 16))
+    with torch.no_grad():
+        assert torch.equal(g.synthesize(ws, "const"), g.synthesize(ws, "const"))
+        a, b = g.synthesize(ws, "random"), g.synthesize(ws, "random")
+        noise_change = (a - b).abs().mean()
+        w_change = (a - g.synthesize(other, "random")).abs().mean()
+    assert 0 < noise_change < 0.25 * w_change
+
+
+def test_style_mixing_crossover_selects_each_source():
+    g = small_g().eval()
+    wa, wb = g.ws(torch.randn(4, 16)), g.ws(torch.randn(4, 16))
+    with torch.no_grad():
+        at_first = g.synthesize(g.mix(wa, wb, 0), "const")
+        assert torch.equal(at_first, g.synthesize(wb, "const"))
+        assert torch.equal(g.synthesize(g.mix(wa, wb, g.num_ws), "const"), g.synthesize(wa, "const"))
+        halfway = g.mix(wa, wb, 3)
+    assert torch.equal(halfway[:, :3], wa[:, :3]) and torch.equal(halfway[:, 3:], wb[:, 3:])
+
+
+def test_training_mixes_styles_at_a_crossover_after_the_first_layer():
+    g = small_g(mixing_prob=1.0).train()
+    seen = []
+    g.synthesis.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+    z = torch.randn(5, 16)
+    g(z)
+    ws = seen[0]
+    w = g.mapping(z).detach()
+    assert torch.allclose(ws[:, 0], w)  # the first layer always keeps the first latent
+    assert not torch.allclose(ws[:, -1], w)  # with probability 1 the last takes the second one
+
+
+def test_psi_zero_gives_w_avg_image_and_untrained_truncation_is_refused():
+    g = small_g()
+    with pytest.raises(ConfigError, match="truncation psi=0.5 needs w_avg"):
+        g.eval()(torch.randn(2, 16), psi=0.5)
+    g.train()(torch.randn(32, 16))  # one training batch: w_avg is now the batch's mean w
+    assert int(g.w_avg_updates) == 1 and g.w_avg.abs().sum() > 0
+    g.eval()
+    with torch.no_grad():
+        images = g(torch.randn(6, 16), psi=0.0, noise_mode="const")
+        expected = g.synthesize(g.w_avg.expand(1, g.num_ws, -1), "const")
+    assert torch.allclose(images, expected.expand_as(images), atol=1e-5)  # batched conv rounding
+
+
+def test_style_blocks_cover_every_layer_once():
+    for resolution in RESOLUTIONS:
+        blocks = style_blocks(resolution)
+        layers = [i for start, stop in blocks.values() for i in range(start, stop)]
+        assert layers == list(range(num_style_layers(resolution)))
+    assert style_blocks(256)["coarse"] == (0, 4)  # the paper's 4-8 px
+    assert style_blocks(256)["middle"] == (4, 8)  # 16-32 px
+
+
+def test_minibatch_std_appends_the_group_std_for_any_batch_size():
+    x = torch.randn(6, 4, 2, 2)  # group 4 does not divide 6: groups of 3
+    y = minibatch_std(x, group_size=4)
+    assert y.shape == (6, 5, 2, 2)
+    groups = x.reshape(3, 2, 4, 2, 2)  # sample i is in group i % 2
+    expected = groups.std(0, unbiased=False).mean([1, 2, 3])
+    assert torch.allclose(y[:, 4, 0, 0], expected.repeat(3), atol=1e-5)
+
+
+class Quadratic(nn.Module):
+    """D_k(x) = c_k * sum(x^2): grad_x sum_k D_k = 2 (sum_k c_k) x."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c = nn.Parameter(torch.tensor(c))
+
+    def forward(self, x):
+        return x.square().flatten(1).sum(1, keepdim=True) * self.c
+
+
+def test_r1_equals_a_hand_computation():
+    d = Quadratic([0.5, -0.2, 0.3])
+    x = torch.randn(4, 3, 2, 2)
+    r1, logits = r1_penalty(d, x, gamma=10.0)
+    hand = 10.0 / 2 * np.mean([((2 * 0.6 * xi.numpy()) ** 2).sum() for xi in x])
+    assert math.isclose(float(r1), hand, rel_tol=1e-5)
+    assert torch.allclose(logits, d(x))
+    r1.backward()  # D learns from the penalty: its parameters get a gradient
+    assert d.c.grad is not None and d.c.grad.abs().sum() > 0
+
+
+class IgnoresInput(nn.Module):
+    latent_dim = 8
+
+    def __init__(self):
+        super().__init__()
+        self.image = nn.Parameter(torch.rand(1, 3, 32, 32) * 2 - 1)
+
+    def forward(self, z):
+        return self.image.expand(z.shape[0], -1, -1, -1)
+
+
+def test_ppl_is_zero_for_a_generator_that_ignores_its_input():
+    lpips = load_lpips(random_trunk=True)
+    values = perceptual_path_length(
+        IgnoresInput(), lpips_distance(lpips), 20, ("z", "w"), "full", batch_size=8
+    )
+    assert values == {"ppl_z_full": 0.0}  # W is skipped: not a style-based generator
+
+
+class LinearStyle(nn.Module):
+    """mapping = identity, image = A w: d/dt G(lerp(w0, w1, t)) = A (w1 - w0) exactly."""
+
+    latent_dim, num_ws = 6, 2
+
+    def __init__(self):
+        super().__init__()
+        self.A = nn.Parameter(torch.randn(3 * 4 * 4, 6, generator=torch.Generator().manual_seed(1)))
+
+    def mapping(self, z):
+        return z
+
+    def synthesize(self, ws, noise_mode=None):
+        return (ws[:, 0] @ self.A.T).reshape(-1, 3, 4, 4)
+
+
+def test_ppl_of_a_linear_generator_matches_the_hand_computation():
+    g = LinearStyle().double()
+    squared = lambda a, b: (a - b).square().flatten(1).sum(1)  # noqa: E731
+    values = path_lengths(g, squared, 200, space="w", sampling="full", epsilon=1e-4, batch_size=64, seed=3)
+    gen = torch.Generator().manual_seed(3)  # the same pairs, drawn in the same order
+    hand = []
+    for n in (64, 64, 64, 8):
+        a = torch.randn(n, 6, generator=gen, dtype=torch.float64)
+        b = torch.randn(n, 6, generator=gen, dtype=torch.float64)
+        torch.rand(n, 1, generator=gen, dtype=torch.float64)  # t: irrelevant for a linear map
+        hand.append(((b - a) @ g.A.detach().T).square().sum(1))
+    hand = torch.cat(hand).numpy()
+    assert np.allclose(values.numpy(), hand, rtol=1e-6)
+    lo, hi = np.percentile(hand, 1, method="lower"), np.percentile(hand, 99, method="higher")
+    from mmagan.metrics.ppl import filtered_mean
+
+    assert math.isclose(filtered_mean(values), hand[(hand >= lo) & (hand <= hi)].mean(), rel_tol=1e-6)
+    assert filtered_mean(values) < hand.mean()  # the largest 1% really were dropped
+
+
+def test_ppl_in_w_needs_a_style_based_generator():
+    with pytest.raises(ConfigError, match="PPL in 'w' needs a style-based generator"):
+        path_lengths(IgnoresInput(), lambda a, b: a.sum(), 4, space="w")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("net.style_mode=adaptive", "net.style_mode='adaptive' is invalid: must be one of"),
+        ("net.mapping_depth=0", "net.mapping_depth=0 is invalid: must be an integer >= 1"),
+        ("net.mixing_prob=1.5", r"net.mixing_prob=1.5 is invalid: must be a number in \[0, 1\]"),
+        ("net.truncation_psi=2", r"net.truncation_psi=2 is invalid"),
+        (
+            "net.truncation_cutoff=9",
+            r"net.truncation_cutoff=9 is invalid: must be null or an integer in \[1, 8\]",
+        ),
+        ("r1.gamma=-1", "r1.gamma=-1 is invalid"),
+        ("callbacks.ppl.sampling=middle", "callbacks.ppl.sampling='middle' is invalid"),
+    ],
+)
+def test_bad_stylegan_values_are_one_line_config_errors(make_cfg, override, message):
+    from mmagan.build import build
+
+    with pytest.raises(ConfigError, match=message):
+        build(make_cfg("experiment=stacked_digits_stylegan", "net=stylegan", "data.num_samples=64", override))
+
+
+def test_stylegan_net_refuses_vector_data(make_cfg):
+    from mmagan.build import build
+
+    with pytest.raises(ConfigError, match="net.name='stylegan' needs square images"):
+        build(make_cfg("net=stylegan"))
+
+
+def test_short_mmagan_fit_with_the_stylegan_generator(tmp_path):
+    """Through the composed config: R1, EMA, PPL at validation, the figures at the end, and the
+    checkpoint serving load_generator, the figure commands and mmagan-eval's PPL."""
+    from helpers import TINY_STYLEGAN
+
+    from mmagan.config import compose
+    from mmagan.evaluate import evaluate
+    from mmagan.inspect.cli import inspect_main
+    from mmagan.runs.checkpoints import load_generator
+    from mmagan.train import train
+
+    run = tmp_path / "run"
+    cfg = compose(
+        "train",
+        [
+            *TINY_STYLEGAN,
+            "model=mmagan",
+            "iterations=6",
+            "trainer.log_every_n_steps=2",
+            "trainer.val_check_interval=6",
+            "r1.gamma=1.0",
+            "r1.interval=2",
+            "model.ema.enabled=true",
+            "net.truncation_psi=0.7",
+            "eval.num_samples=64",
+            "eval.batch_size=64",
+            "callbacks.ppl.enabled=true",
+            "callbacks.ppl.random_trunk=true",
+            "callbacks.ppl.num_samples=8",
+            "callbacks.mode_coverage.enabled=false",  # no digit classifier to train
+            f"paths.data_dir={tmp_path / 'data'}",
+            f"paths.output_dir={run}",
+        ],
+    )
+    train(cfg)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["finished"] == 1 and metrics["iteration"] == 6
+    assert metrics["metrics/ppl_z_end"] > 0 and metrics["metrics/ppl_w_end"] > 0
+    assert metrics["train/r1"] > 0  # iterations 2, 4 and 6 both log and apply R1
+    for name in ("style_mixing", "truncation", "noise"):
+        assert (run / "plots" / f"{name}.png").stat().st_size > 1000
+
+    g = load_generator(run / "checkpoints" / "last.ckpt")
+    assert isinstance(g.net, StyleGenerator) and g.ema
+    assert int(g.net.w_avg_updates) > 0 and g.net.truncation_psi == 0.7
+    assert g.sample(3, seed=1).shape == (3, 3, 32, 32)
+    out = tmp_path / "mix.png"
+    inspect_main(["style-mixing", str(run / "checkpoints" / "last.ckpt"), "--out", str(out)])
+    assert out.stat().st_size > 1000
+
+    report = evaluate(
+        compose(
+            "eval",
+            [
+                f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+                "metrics=[ppl]",
+                "lpips.random_trunk=true",
+                "ppl.num_samples=8",
+                f"eval_dir={tmp_path / 'eval'}",
+            ],
+        )
+    )
+    assert set(report["metrics"]) == {"ppl_z_end", "ppl_w_end"}
+    assert report["protocol"]["ppl"].startswith("end points")
