@@ -200,6 +200,7 @@ def test_ppl_in_w_needs_a_style_based_generator():
         ),
         ("r1.gamma=-1", "r1.gamma=-1 is invalid"),
         ("callbacks.ppl.sampling=middle", "callbacks.ppl.sampling='middle' is invalid"),
+        ("trainer.speed.compile=true", "trainer.speed.compile=true is invalid with r1.gamma > 0"),
     ],
 )
 def test_bad_stylegan_values_are_one_line_config_errors(make_cfg, override, message):

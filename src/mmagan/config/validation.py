@@ -203,8 +203,21 @@ def validate_stylegan(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
 
 
 def validate_r1(cfg: DictConfig) -> None:
-    check(cfg, "r1.gamma", lambda v: _is_number(v) and v >= 0, "a number >= 0 (0: off)")
+    gamma = check(cfg, "r1.gamma", lambda v: _is_number(v) and v >= 0, "a number >= 0 (0: off)")
     check(cfg, "r1.interval", int_at_least(1), "an integer >= 1 (1: every D step)")
+    if OmegaConf.select(cfg, "trainer.speed.compile") is True:
+        needs = (
+            "r1.gamma > 0"
+            if gamma > 0
+            else "model=wgan_gp"
+            if cfg.model.objective.name == "wgan_gp"
+            else None
+        )
+        if needs:
+            raise ConfigError(
+                f"trainer.speed.compile=true is invalid with {needs}: a gradient penalty backpropagates "
+                "through D's gradient, which torch.compile does not support; set trainer.speed.compile=false"
+            )
 
 
 def validate_data(cfg: DictConfig) -> None:
