@@ -72,11 +72,23 @@ def test_eval_is_deterministic_under_its_seed(trained_run):
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("metrics=[fid,ppl]", "metrics="), ("num_samples=0", "num_samples=0")],
+    [
+        ("metrics=[fid,fvd]", "metrics="),
+        ("num_samples=0", "num_samples=0"),
+        ("ppl.spaces=[x]", "ppl.spaces="),
+        ("ppl.epsilon=0", "ppl.epsilon=0 is invalid"),
+    ],
 )
 def test_eval_bad_settings(trained_run, override, message):
     with pytest.raises(ConfigError, match=message):
         evaluate(eval_cfg(trained_run, override))
+
+
+def test_eval_ppl_of_a_dcgan_generator_is_in_z_only(trained_run, tmp_path):
+    report = evaluate(eval_cfg(trained_run, "metrics=[ppl]", "ppl.num_samples=16", f"eval_dir={tmp_path}"))
+    assert set(report["metrics"]) == {"ppl_z_end"}  # W exists only for a style-based generator
+    assert report["metrics"]["ppl_z_end"] > 0
+    assert "generate" not in report["seconds"]  # PPL draws its own pairs: no 50k samples for nothing
 
 
 def test_eval_runs_on_a_checkpoint_copied_alone(trained_run, tmp_path):

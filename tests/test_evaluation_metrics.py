@@ -190,6 +190,8 @@ def test_missing_weights_offline_stop_before_training(stacked_cfg, tmp_path, mon
     assert "fidelity.weights_path" in message
     with pytest.raises(ConfigError, match=r"alexnet-owt-7be5be79\.pth.*fidelity\.lpips_trunk_weights_path"):
         train(stacked_cfg("callbacks.lpips_diversity.enabled=true"))
+    with pytest.raises(ConfigError, match=r"alexnet-owt-7be5be79\.pth.*fidelity\.lpips_trunk_weights_path"):
+        train(stacked_cfg("callbacks.ppl.enabled=true"))  # perceptual path length measures with LPIPS
     assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
 
 
