@@ -55,10 +55,11 @@ def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedPr
 
 
 # Image metrics without downloaded weights: the tiny extractor (tests/tiny_extractor.py) for
-# FID/IS/KID, LPIPS with a random AlexNet trunk.
+# FID/IS/KID, LPIPS (diversity and PPL) with a random AlexNet trunk.
 OFFLINE_METRICS = [
     "fidelity.feature_extractor=tiny-test-extractor",
     "fidelity.feature_extractor_class=tiny_extractor.TinyExtractor",
     "fidelity.progress=false",
     "callbacks.lpips_diversity.random_trunk=true",
+    "callbacks.ppl.random_trunk=true",
 ]

@@ -59,7 +59,13 @@ def test_short_mmagan_fit_on_each_image_data_set(make_cfg, data_dir, tmp_path, d
 @pytest.mark.parametrize("model", ["mmagan", "dcgan", "wgan_gp"])
 @pytest.mark.parametrize(
     ("experiment", "resolution"),
-    [("cifar10", 32), ("celeba_hq_128", 128), ("celeba_hq_256", 256)],
+    [
+        ("cifar10", 32),
+        ("celeba_hq_128", 128),
+        ("celeba_hq_256", 256),
+        ("celeba_hq_128_stylegan", 128),
+        ("celeba_hq_256_stylegan", 256),
+    ],
 )
 def test_paper_experiment_configs_build_for_every_model(make_cfg, tmp_path, experiment, resolution, model):
     source = []
@@ -77,6 +83,9 @@ def test_paper_experiment_configs_build_for_every_model(make_cfg, tmp_path, expe
     assert run.datamodule.sample_shape == (3, resolution, resolution)
     assert run.module.generator(run.module.eval_latents[:2]).shape == (2, 3, resolution, resolution)
     assert run.module.objective.num_heads == (8 if model == "mmagan" else 1)
+    if experiment.endswith("stylegan"):  # the paper's widths: 512 maps at 4x4, w of 512
+        assert run.module.generator.synthesis.const.shape == (1, 512, 4, 4)
+        assert run.module.generator.w_avg.shape == (512,) and run.module.r1_gamma > 0
 
 
 @pytest.mark.parametrize("digits", ["mnist", "digits"])
