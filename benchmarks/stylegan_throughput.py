@@ -73,7 +73,7 @@ def run_config(args, net: list[str], resolution: int, out: Path):
             f"trainer.precision={args.precision}",
             "trainer.val_check_interval=1000000",
             "logger=none",
-            "trainer.enable_model_summary=false",
+            "+trainer.enable_model_summary=false",
             "callbacks.checkpoint.every_n_iterations=0",
             "callbacks.checkpoint.save_last=false",
             "callbacks.sample_snapshots.every_n_iterations=0",
