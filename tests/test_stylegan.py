@@ -87,6 +87,15 @@ def test_psi_zero_gives_w_avg_image_and_untrained_truncation_is_refused():
     assert torch.allclose(images, expected.expand_as(images), atol=1e-5)  # batched conv rounding
 
 
+@pytest.mark.parametrize("mode", STYLE_MODES)
+def test_truncated_sampling_under_bf16_autocast(mode):
+    g = small_g(style_mode=mode, truncation_psi=0.7)
+    with torch.autocast("cpu", torch.bfloat16):
+        g.train()(torch.randn(4, 16))
+        x = g.eval()(torch.randn(4, 16))
+    assert x.shape == (4, 3, 32, 32) and torch.isfinite(x.float()).all()
+
+
 def test_style_blocks_cover_every_layer_once():
     for resolution in RESOLUTIONS:
         blocks = style_blocks(resolution)

@@ -227,7 +227,7 @@ class StyleGenerator(nn.Module):
             )
         layers = torch.arange(self.num_ws, device=w.device)[None, :, None]
         keep = layers >= (self.num_ws if cutoff is None else cutoff)
-        return torch.where(keep, w, self.w_avg.lerp(w, psi))
+        return torch.where(keep, w, self.w_avg.to(w.dtype).lerp(w, psi))  # w is bf16 under autocast
 
     def ws(self, z: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
         """z -> one w per styled layer (N, num_ws, w_dim), truncated by psi."""
