@@ -53,3 +53,21 @@ def test_no_sync_in_an_iteration_that_does_not_log(make_cfg, tmp_path, model):
     run.trainer.callbacks.insert(0, SyncsAreErrors([1, 2, 3, 5, 6, 7]))
     run.trainer.fit(run.module, datamodule=run.datamodule)
     assert run.module.iteration == 10
+
+
+def test_stylegan_iterations_do_not_sync(make_cfg, tmp_path):
+    """Style mixing, w_avg tracking and lazy R1 (due at iterations 2 and 5) stay on the device."""
+    from helpers import TINY_STYLEGAN
+
+    run = build(
+        make_cfg(
+            *TINY_STYLEGAN, *GPU, "iterations=10", "trainer.log_every_n_steps=5", "r1.gamma=1.0",
+            "r1.interval=3", "trainer.speed.device_data=true", "trainer.speed.channels_last=true",
+            "model.ema.enabled=true", f"paths.data_dir={tmp_path / 'data'}",
+            "callbacks.checkpoint.every_n_iterations=0", "callbacks.sample_snapshots.every_n_iterations=0",
+            "callbacks.mode_coverage.enabled=false", "trainer.val_check_interval=100",
+        )
+    )  # fmt: skip
+    run.trainer.callbacks.insert(0, SyncsAreErrors([1, 2, 3, 5, 6, 7]))
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    assert run.module.iteration == 10 and int(run.module.generator.w_avg_updates) > 0
