@@ -42,7 +42,7 @@ def style_mixing(g: Sampler, rows: int = 3, cols: int = 4, seed: int = 0, psi: f
             mixed = ws_a[i : i + 1].repeat(cols, 1, 1)
             mixed[:, start:stop] = ws_b[:, start:stop]
             table.append(torch.stack([img_a[i], *net.synthesize(mixed, "const")]))
-            row_labels.append(f"A{i}, {name} from B (layers {start}-{stop - 1})")
+            row_labels.append(f"A{i}, {name} of B")
     return torch.stack(table), row_labels, ["source A"] + [f"B{j}" for j in range(cols)]
 
 
@@ -79,7 +79,9 @@ def noise_variation(g: Sampler, rows: int = 3, draws: int = 4, std_draws: int = 
 
 def draw_style_mixing(g: Sampler, out: Path, seed: int = 0, psi: float = 1.0) -> Path:
     images, rows, cols = style_mixing(g, seed=seed, psi=psi)
-    return image_table(images, out, rows, cols, f"style mixing (iteration {g.iteration}, psi={psi:g})")
+    blocks = ", ".join(f"{k} {a}-{b - 1}" for k, (a, b) in style_blocks(g.net.synthesis.resolution).items())
+    title = f"style mixing (iteration {g.iteration}, psi={psi:g}; styled layers: {blocks})"
+    return image_table(images, out, rows, cols, title)
 
 
 def draw_truncation(g: Sampler, out: Path, seed: int = 0) -> Path:
