@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import lightning as L
 import torch
+from step_throughput import Timer, sync  # benchmarks/ is the script's own folder on sys.path
 
 from mmagan.build import build
 from mmagan.config import compose
@@ -38,25 +38,6 @@ WIDTHS = {
     },
     "paper": {"stylegan": ["net=stylegan"], "dcgan": ["net=dcgan", "net.g_width=64", "net.d_width=64"]},
 }
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-class Timer(L.Callback):
-    def __init__(self, warmup: int, device: str):
-        self.warmup, self.device, self.start, self.seconds = warmup, device, None, None
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if pl_module.iteration == self.warmup:
-            sync(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module):
-        sync(self.device)
-        self.seconds = time.perf_counter() - self.start
 
 
 def run_config(args, net: list[str], resolution: int, out: Path):

@@ -89,6 +89,8 @@ def test_eval_ppl_of_a_dcgan_generator_is_in_z_only(trained_run, tmp_path):
     assert set(report["metrics"]) == {"ppl_z_end"}  # W exists only for a style-based generator
     assert report["metrics"]["ppl_z_end"] > 0
     assert "generate" not in report["seconds"]  # PPL draws its own pairs: no 50k samples for nothing
+    with pytest.raises(ConfigError, match=r"ppl.spaces=\['w'\] is invalid for this generator"):
+        evaluate(eval_cfg(trained_run, "metrics=[ppl]", "ppl.spaces=[w]", f"eval_dir={tmp_path}"))
 
 
 def test_eval_runs_on_a_checkpoint_copied_alone(trained_run, tmp_path):

@@ -219,6 +219,17 @@ def test_bad_stylegan_values_are_one_line_config_errors(make_cfg, override, mess
         build(make_cfg("experiment=stacked_digits_stylegan", "net=stylegan", "data.num_samples=64", override))
 
 
+def test_ppl_in_w_alone_for_a_dcgan_run_is_refused_before_training(make_cfg):
+    from helpers import TINY_STACKED_DIGITS
+
+    from mmagan.build import build
+
+    cfg = make_cfg(*TINY_STACKED_DIGITS, "callbacks.ppl.enabled=true", "callbacks.ppl.random_trunk=true",
+                   "callbacks.ppl.spaces=[w]")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"callbacks.ppl.spaces=\['w'\] is invalid for this generator"):
+        build(cfg)
+
+
 def test_stylegan_net_refuses_vector_data(make_cfg):
     from mmagan.build import build
 

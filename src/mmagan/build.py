@@ -31,6 +31,7 @@ from mmagan.errors import ConfigError
 from mmagan.gan_module import GANModule
 from mmagan.loggers import build_loggers
 from mmagan.metrics.fidelity import FidelitySettings
+from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import build_nets
 from mmagan.objectives import build_objective
@@ -262,6 +263,8 @@ def build(cfg: DictConfig) -> Run:
     apply_global_speed(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module, datamodule = build_model(cfg)
+    if cfg.callbacks.ppl.enabled:  # a space this G lacks is refused now, not at the first validation
+        usable_spaces(module.generator, tuple(cfg.callbacks.ppl.spaces), "callbacks.ppl.spaces")
     fidelity = fidelity_settings(cfg.fidelity)
     check_metric_inputs(cfg, datamodule, fidelity)
     callbacks = build_callbacks(cfg.callbacks, run_dir, module.steps_per_iteration, datamodule, fidelity)

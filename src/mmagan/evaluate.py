@@ -21,7 +21,7 @@ from mmagan.data import build_datamodule
 from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_fingerprint
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
-from mmagan.metrics.ppl import lpips_distance, perceptual_path_length
+from mmagan.metrics.ppl import lpips_distance, perceptual_path_length, usable_spaces
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
 from mmagan.sampler import Sampler, quantize
@@ -75,6 +75,8 @@ def evaluate(cfg: DictConfig) -> dict:
     train_cfg.merge_with_dotlist(list(cfg.train_overrides))
     if len(sampler.sample_shape) != 3:
         raise ConfigError(f"mmagan-eval scores images; the run's data {train_cfg.data.name!r} is not images")
+    if "ppl" in metrics:
+        usable_spaces(sampler.net, tuple(cfg.ppl.spaces))  # before any long work
     settings = fidelity_settings(cfg.fidelity)
     fid_metrics = [m for m in metrics if m in FIDELITY_METRICS]
     if fid_metrics:

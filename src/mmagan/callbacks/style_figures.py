@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning as L
 
 from mmagan.inspect.style import write_style_figures
-from mmagan.metrics.ppl import is_style_based
+from mmagan.nets.stylegan import is_style_based
 from mmagan.sampler import Sampler
 
 log = logging.getLogger("mmagan")

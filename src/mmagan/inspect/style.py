@@ -12,8 +12,7 @@ import torch
 
 from mmagan.errors import InspectError
 from mmagan.inspect.figures import image_table
-from mmagan.metrics.ppl import is_style_based
-from mmagan.nets.stylegan import style_blocks
+from mmagan.nets.stylegan import is_style_based, style_blocks
 from mmagan.sampler import Sampler
 
 TRUNCATION_PSIS = (-1.0, -0.5, 0.0, 0.5, 0.7, 1.0)

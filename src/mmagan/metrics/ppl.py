@@ -19,30 +19,27 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmagan.errors import ConfigError
+from mmagan.inspect.paths import slerp_rows
+from mmagan.nets.stylegan import is_style_based
 
 SPACES = ("z", "w")
 SAMPLINGS = ("full", "end")
 Distance = Callable[[Tensor, Tensor], Tensor]
 
 
-def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
-    """Row-wise spherical interpolation at t (N, 1), the norm interpolated linearly (a Gaussian
-    latent's path; the mapping net normalises z, so a style-based G sees only the direction)."""
-    na, nb = a.norm(dim=1, keepdim=True), b.norm(dim=1, keepdim=True)
-    ua, ub = a / na, b / nb
-    d = (ua * ub).sum(1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7)
-    c = ub - d * ua
-    c = c / c.norm(dim=1, keepdim=True)
-    p = t * torch.acos(d)
-    return (ua * torch.cos(p) + c * torch.sin(p)) * torch.lerp(na, nb, t)
-
-
-def is_style_based(generator: nn.Module) -> bool:
-    return hasattr(generator, "mapping") and hasattr(generator, "synthesize")
-
-
 def available_spaces(generator: nn.Module) -> tuple[str, ...]:
     return SPACES if is_style_based(generator) else ("z",)
+
+
+def usable_spaces(generator: nn.Module, spaces: tuple[str, ...], key: str = "ppl.spaces") -> tuple[str, ...]:
+    """The requested spaces this generator has (W only for style-based ones); none is an error."""
+    usable = tuple(s for s in spaces if s in available_spaces(generator))
+    if not usable:
+        raise ConfigError(
+            f"{key}={list(spaces)} is invalid for this generator: it offers "
+            f"{list(available_spaces(generator))} (W needs net=stylegan)"
+        )
+    return usable
 
 
 def crop_face(images: Tensor) -> Tensor:
@@ -102,7 +99,9 @@ def path_lengths(
         dtype = next(generator.parameters()).dtype
         a, b, t = a.to(device), b.to(device), t.to(device)
         if space == "z":
-            images = _from_z(generator, torch.cat([slerp(a, b, t), slerp(a, b, t + epsilon)]).to(dtype))
+            images = _from_z(
+                generator, torch.cat([slerp_rows(a, b, t), slerp_rows(a, b, t + epsilon)]).to(dtype)
+            )
         else:
             wa, wb = generator.mapping(a.to(dtype)).double(), generator.mapping(b.to(dtype)).double()
             w = torch.cat([torch.lerp(wa, wb, t), torch.lerp(wa, wb, t + epsilon)]).to(dtype)
@@ -142,9 +141,7 @@ def perceptual_path_length(
     """{ppl_<space>_<sampling>: filtered mean} for each of `spaces` the generator has (W only for
     style-based generators). The generator should be in eval mode."""
     out = {}
-    for space in spaces:
-        if space not in available_spaces(generator):
-            continue
+    for space in usable_spaces(generator, spaces):
         values = path_lengths(
             generator, distance, num_samples, space, sampling, epsilon, crop, batch_size, seed
         )

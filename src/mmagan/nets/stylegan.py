@@ -27,6 +27,11 @@ NOISE_MODES = ("random", "const", "none")
 RESOLUTIONS = (32, 64, 128, 256)
 
 
+def is_style_based(generator: nn.Module) -> bool:
+    """Has a mapping net and a synthesis from w: W-space tools (PPL in W, style figures) apply."""
+    return hasattr(generator, "mapping") and hasattr(generator, "synthesize")
+
+
 def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
     """Feature maps at a resolution: channel_base / resolution, capped (StyleGAN2's rule)."""
     return max(1, min(channel_base // resolution, channel_max))
