@@ -72,102 +72,164 @@ def fake_data(net: str) -> torch.Tensor:
 
 
 class Timer(L.Callback):
-    def __init__(self, warmup: int, device: str):
-        self.warmup, self.device, self.start, self.seconds = warmup, device, None, None
+    """Wall time from the start of iteration `warmup` to the end of iteration `warmup + iterations`:
+    the steady-state loop only, not the one-off work at the end of training (final snapshots, figures,
+    the metrics file), which a real run spreads over thousands of iterations."""
+
+    def __init__(self, warmup: int, iterations: int, device: str):
+        self.warmup, self.iterations, self.device = warmup, iterations, device
+        self.start, self.seconds = None, None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if pl_module.iteration == self.warmup:
             sync(self.device)
             self.start = time.perf_counter()
 
-    def on_train_end(self, trainer, pl_module):
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.iteration == self.warmup + self.iterations:
+            sync(self.device)
+            self.seconds = time.perf_counter() - self.start
+
+
+class PlainLoop:
+    """The same math in the fastest loop we can write by hand (no Lightning): fused Adam, no host
+    read, batches from an on-device permutation of the data set on the device."""
+
+    def __init__(self, args, net: str, data: torch.Tensor, channels_last: bool) -> None:
+        self.device, dev = args.device, torch.device(args.device)
+        with tempfile.TemporaryDirectory() as tmp:
+            run = build(config(args, net, Path(tmp) / "run", []))  # the same nets and objective
+        m = run.module
+        G, D = m.generator.to(dev), m.discriminator.to(dev)
+        self.channels_last = channels_last
+        if channels_last:
+            G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        if args.compile:
+            G.compile(), D.compile()
+        self.G, self.D, self.obj, self.conv = G, D, m.objective, net == "conv"
+        self.opt_d = torch.optim.Adam(D.parameters(), m.lr_d, betas=m.betas, fused=True)
+        self.opt_g = torch.optim.Adam(G.parameters(), m.lr_g, betas=m.betas, fused=True)
+        self.B, self.M, self.latent = NETS[net]["batch"], self.obj.diversity_batch_size, m.latent_dim
+        self.autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
+        self.source = self._batches(data.to(dev))
+        self.seconds(args.warmup)
+
+    def _batches(self, on_device: torch.Tensor):
+        epoch = 0
+        while True:
+            order = epoch_order(len(on_device), 0, epoch, on_device.device)
+            for b in range(len(order) // self.B):
+                yield on_device[order[b * self.B : (b + 1) * self.B]]
+            epoch += 1
+
+    def step(self, real: torch.Tensor) -> None:
+        G, D, obj, dev = self.G, self.D, self.obj, real.device
+        real = real.float().div_(127.5).sub_(1) if self.conv else real
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        z = torch.randn(self.B, self.latent, device=dev)
+        G.requires_grad_(False)
+        with self.autocast:
+            with torch.no_grad():
+                fake = G(z)
+            loss_d, _ = obj.d_loss(D(real), D(fake))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        with self.autocast:
+            loss_g, _ = obj.g_loss(D(G(z)), D(G(torch.randn(self.M, self.latent, device=dev))))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+
+    def seconds(self, iterations: int) -> float:
         sync(self.device)
-        self.seconds = time.perf_counter() - self.start
+        start = time.perf_counter()
+        for _ in range(iterations):
+            self.step(next(self.source))
+        sync(self.device)
+        return time.perf_counter() - start
 
 
-def module_seconds(args, net: str, data: torch.Tensor, switches: list[str]) -> float:
+class Interleaved(L.Callback):
+    """Times the module's iterations in blocks, running as many plain iterations after each block:
+    drifts in machine load (large on a shared 2-core host) then hit both loops alike. Only the
+    steady-state loop is timed, not the one-off work at the end of training."""
+
+    def __init__(self, plain: PlainLoop, warmup: int, iterations: int, block: int) -> None:
+        self.plain, self.warmup, self.iterations, self.block = plain, warmup, iterations, block
+        self.module_s = self.plain_s = 0.0
+        self.start, self.done = 0.0, 0
+
+    def _stop(self, iteration: int) -> None:
+        sync(self.plain.device)
+        self.module_s += time.perf_counter() - self.start
+        pending, self.done = iteration - self.warmup - self.done, iteration - self.warmup
+        self.plain_s += self.plain.seconds(pending)
+
+    def _start(self) -> None:
+        sync(self.plain.device)
+        self.start = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        i = pl_module.iteration
+        if i > self.warmup and (i - self.warmup) % self.block == 0:
+            self._stop(i)
+        if i >= self.warmup and (i - self.warmup) % self.block == 0:
+            self._start()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.iteration == self.warmup + self.iterations:
+            self._stop(pl_module.iteration)
+
+
+def paired_seconds(args, net: str, data: torch.Tensor, switches: list[str], plain: PlainLoop):
+    """(module, plain) seconds per iteration, measured interleaved in one run."""
     with tempfile.TemporaryDirectory() as tmp:
         run = build(config(args, net, Path(tmp) / "run", switches))
         dm = run.datamodule
         dm.prepare_data = lambda: None  # random images of CIFAR's shape and count stand in
         dm.train_set = ImageArray(data) if net == "conv" else Points(data)
-        timer = Timer(args.warmup, args.device)
+        timer = Interleaved(plain, args.warmup, args.iterations, args.block)
         run.trainer.callbacks.append(timer)
         run.trainer.fit(run.module, datamodule=dm)
-        return timer.seconds / args.iterations
+        return timer.module_s / args.iterations, timer.plain_s / args.iterations
 
 
-def plain_seconds(args, net: str, data: torch.Tensor) -> float:
-    """The same math in the fastest loop we can write by hand (no Lightning)."""
-    dev = torch.device(args.device)
-    with tempfile.TemporaryDirectory() as tmp:
-        run = build(config(args, net, Path(tmp) / "run", []))  # the same nets and objective
-    m = run.module
-    G, D, obj = m.generator.to(dev), m.discriminator.to(dev), m.objective
-    conv = net == "conv"
-    channels_last = conv and args.device == "cuda"
-    if channels_last:
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    if args.compile:
-        G.compile(), D.compile()
-    opt_d = torch.optim.Adam(D.parameters(), m.lr_d, betas=m.betas, fused=True)
-    opt_g = torch.optim.Adam(G.parameters(), m.lr_g, betas=m.betas, fused=True)
-    on_device = data.to(dev)
-    B, M, latent = NETS[net]["batch"], obj.diversity_batch_size, m.latent_dim
-    autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
-
-    def batches():
-        epoch = 0
-        while True:
-            order = epoch_order(len(on_device), 0, epoch, dev)
-            for b in range(len(order) // B):
-                yield on_device[order[b * B : (b + 1) * B]]
-            epoch += 1
-
-    def step(real):
-        real = real.float().div_(127.5).sub_(1) if conv else real
-        if channels_last:
-            real = real.contiguous(memory_format=torch.channels_last)
-        z = torch.randn(B, latent, device=dev)
-        G.requires_grad_(False)
-        with autocast:
-            with torch.no_grad():
-                fake = G(z)
-            loss_d, _ = obj.d_loss(D(real), D(fake))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        G.requires_grad_(True)
-        D.requires_grad_(False)
-        with autocast:
-            loss_g, _ = obj.g_loss(D(G(z)), D(G(torch.randn(M, latent, device=dev))))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        D.requires_grad_(True)
-
-    source = batches()
-    for _ in range(args.warmup):
-        step(next(source))
-    sync(args.device)
-    start = time.perf_counter()
-    for _ in range(args.iterations):
-        step(next(source))
-    sync(args.device)
-    return (time.perf_counter() - start) / args.iterations
-
-
-def row(name: str, seconds: float, batch: int, plain: float | None) -> str:
-    ratio = f"{plain / seconds:.3f}" if plain else ""
+def row(name: str, seconds: float, batch: int, plain: float) -> str:
     hours = seconds * PROTOCOL_ITERATIONS / 3600
-    return f"| {name} | {seconds * 1e3:.2f} | {batch / seconds:,.0f} | {ratio} | {hours:.2f} |"
+    return (
+        f"| {name} | {seconds * 1e3:.2f} | {batch / seconds:,.0f} | {plain * 1e3:.2f} | "
+        f"{plain / seconds:.3f} | {hours:.2f} |"
+    )
+
+
+def variants(net: str, gpu: bool, base: list[str]) -> dict[str, list[str]]:
+    """The module with every switch the plain loop uses, and on the CPU each switch flipped."""
+    conv = net == "conv"
+    main = base + (["trainer.speed.channels_last=true"] if conv else [])
+    out = {"mmagan module (all switches of the plain loop)": main}
+    if not gpu:
+        flipped = {
+            "Adam foreach": "trainer.speed.optimizer=foreach",
+            "Adam single-tensor": "trainer.speed.optimizer=single",
+            "DataLoader (device_data off)": "trainer.speed.device_data=false",
+        }
+        if conv:
+            flipped["channels_last off"] = "trainer.speed.channels_last=false"
+        out.update({f"  switch: {name}": main + [switch] for name, switch in flipped.items()})
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iterations", type=int, default=40)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--repeats", type=int, default=2, help="alternate the loops this many times; best kept")
+    p.add_argument("--block", type=int, default=10, help="module and plain iterations alternate in blocks")
+    p.add_argument("--repeats", type=int, default=1, help="runs of each variant, pooled")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
     p.add_argument("--nets", default="conv,mlp")
@@ -180,42 +242,23 @@ def main() -> None:
     print(
         f"\nMMA-GAN step, K=8, {args.device} ({torch.cuda.get_device_name() if gpu else 'CPU'}), "
         f"{args.precision}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
-        f"{args.iterations} timed iterations, best of {args.repeats}"
+        f"{args.iterations} timed iterations x {args.repeats}, in blocks of {args.block} alternating "
+        "with the plain loop"
     )
-    print("\n| loop | ms / iteration | images/s | ratio (module / plain) | 100 CIFAR epochs, h |")
-    print("|---|---|---|---|---|")
+    print(
+        "\n| loop | ms / iteration | images/s | plain loop, ms / iteration | ratio (plain / module) "
+        "| 100 CIFAR epochs, h |"
+    )
+    print("|---|---|---|---|---|---|")
     for net in args.nets.split(","):
         data, batch = fake_data(net), NETS[net]["batch"]
-        variants = {"mmagan module (device data, fused Adam)": base}
-        if gpu and net == "conv":
-            variants["mmagan module (device data, fused Adam)"] = base + ["trainer.speed.channels_last=true"]
-        if not gpu:  # each switch against its off position
-            variants.update(
-                {
-                    "  switch: Adam foreach": [
-                        "trainer.speed.device_data=true",
-                        "trainer.speed.optimizer=foreach",
-                    ],
-                    "  switch: Adam single-tensor": [
-                        "trainer.speed.device_data=true",
-                        "trainer.speed.optimizer=single",
-                    ],
-                    "  switch: DataLoader (device_data off)": ["trainer.speed.optimizer=fused"],
-                }
-            )
-            if net == "conv":
-                variants["  switch: channels_last on"] = base + ["trainer.speed.channels_last=true"]
-        plain, results = [], {name: [] for name in variants}
-        for _ in range(args.repeats):  # alternate so drifts in machine load hit every loop
-            plain.append(plain_seconds(args, net, data))
-            for name, switches in variants.items():
-                results[name].append(module_seconds(args, net, data, switches))
-        best_plain = min(plain)
+        plain = PlainLoop(args, net, data, channels_last=net == "conv")
         label = "DCGAN 32x32, B=M=64" if net == "conv" else "PacGAN MLP, ring, B=100, M=64"
-        print(f"| **{label}** | | | | |")
-        print(row("plain PyTorch (fastest hand loop)", best_plain, batch, None))
-        for name, times in results.items():
-            print(row(name, min(times), batch, best_plain))
+        print(f"| **{label}** | | | | | |")
+        for name, switches in variants(net, gpu, base).items():
+            pairs = [paired_seconds(args, net, data, switches, plain) for _ in range(args.repeats)]
+            module_s, plain_s = (sum(x) / args.repeats for x in zip(*pairs))
+            print(row(name, module_s, batch, plain_s), flush=True)
 
 
 if __name__ == "__main__":

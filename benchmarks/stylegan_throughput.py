@@ -74,7 +74,7 @@ def measure(args, net: list[str], resolution: int) -> tuple[float, float, int]:
         dm = run.datamodule
         dm.prepare_data = lambda: None  # random images of the data's shape stand in
         dm.setup = lambda stage=None: setattr(dm, "train_set", ImageArray(data))
-        timer = Timer(args.warmup, args.device)
+        timer = Timer(args.warmup, args.iterations, args.device)
         run.trainer.callbacks.append(timer)
         run.trainer.fit(run.module, datamodule=dm)
         step = 64 / (timer.seconds / args.iterations)

@@ -20,7 +20,7 @@ class Losses(L.Callback):
         self.values.append((float(m["train/loss_d"]), float(m["train/loss_g"])))
 
 
-def run_losses(make_cfg, tmp_path, *overrides):
+def run_losses(make_cfg, tmp_path, *overrides, callbacks=()):
     run = build(
         make_cfg(
             *TINY_STACKED_DIGITS,
@@ -29,11 +29,11 @@ def run_losses(make_cfg, tmp_path, *overrides):
             "model.ema.enabled=true",
             f"paths.data_dir={tmp_path / 'data'}",
             *overrides,
-            run_dir=tmp_path / f"run{abs(hash(overrides))}",
+            run_dir=tmp_path / f"run{abs(hash((overrides, *map(type, callbacks))))}",
         )
     )
     spy = Losses()
-    run.trainer.callbacks.append(spy)
+    run.trainer.callbacks.extend([spy, *callbacks])
     run.trainer.fit(run.module, datamodule=run.datamodule)
     return torch.tensor(spy.values), run.module
 
@@ -70,6 +70,46 @@ def test_switch_keeps_the_losses(baseline, switch, tol):
     torch.testing.assert_close(losses, base_losses, rtol=tol, atol=tol)
     for (name, a), b in zip(base_module.state_dict().items(), module.state_dict().values()):
         torch.testing.assert_close(b.contiguous(), a.contiguous(), rtol=tol * 10, atol=tol * 10, msg=name)
+
+
+class BackwardListener(L.Callback):
+    def __init__(self):
+        self.calls = 0
+
+    def on_after_backward(self, trainer, pl_module):
+        self.calls += 1
+
+
+def test_backward_runs_through_lightning_only_where_someone_listens(baseline):
+    """The step calls backward itself on one device without a scaler; a callback with a backward
+    hook brings Lightning's manual_backward back, with its hooks, and the same losses and weights."""
+    make, tmp, (base_losses, base_module) = baseline
+    assert base_module._direct_backward
+    listener = BackwardListener()
+    losses, module = run_losses(make, tmp, "trainer.speed.optimizer=single", callbacks=[listener])
+    assert not module._direct_backward
+    assert listener.calls == STEPS * module.steps_per_iteration
+    torch.testing.assert_close(losses, base_losses, rtol=0, atol=0)
+    for (name, a), b in zip(base_module.state_dict().items(), module.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("nvml_loads", [True, False])
+def test_nvml_check_dropped_only_where_nvml_cannot_load(monkeypatch, nvml_loads):
+    import ctypes
+
+    from mmagan import build as build_module
+
+    def fake_cdll(name):
+        if not nvml_loads:
+            raise OSError(f"{name}: cannot open shared object file")
+        return object()
+
+    monkeypatch.setenv(build_module.NVML_CHECK, "1")
+    monkeypatch.setattr(ctypes, "CDLL", fake_cdll)
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    build_module.drop_failing_nvml_check()
+    assert (build_module.NVML_CHECK in build_module.os.environ) == nvml_loads
 
 
 @pytest.mark.slow

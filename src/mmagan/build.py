@@ -3,6 +3,7 @@ assembles its pieces here, after the config has been validated."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -233,10 +234,29 @@ def job_cpu_share() -> int | None:
     return None
 
 
+NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+
+
+def drop_failing_nvml_check() -> None:
+    """Lightning sets PYTORCH_NVML_BASED_CUDA_CHECK=1 on import, so that torch asks NVML, not CUDA,
+    whether a GPU is there. Where NVML's library is missing (CPU-only hosts) torch retries loading it
+    on every `torch.cuda.is_available()`, which torch.optim calls on every Adam step, then falls back
+    to the CUDA runtime's answer all the same: the setting only adds a failed dlopen per optimizer
+    step. Dropping it there changes no answer."""
+    if os.environ.get(NVML_CHECK) != "1" or not torch.backends.cuda.is_built():
+        return
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        del os.environ[NVML_CHECK]
+
+
 def apply_global_speed(cfg: DictConfig) -> None:
-    """Process-wide switches: TF32 and torch's intra-op threads (jobs sharing a machine must keep
-    to their share of its cores: oversubscribed OpenMP threads slow every job many times over)."""
+    """Process-wide switches: TF32, torch's intra-op threads (jobs sharing a machine must keep to
+    their share of its cores: oversubscribed OpenMP threads slow every job many times over), and no
+    failing NVML probe per optimizer step."""
     fast = speed(cfg)
+    drop_failing_nvml_check()
     if fast.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -8,6 +8,9 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.precision import MixedPrecision, Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -84,6 +87,7 @@ class GANModule(L.LightningModule):
         self.register_buffer("_first_bad", torch.zeros(3), persistent=False)
         self._rng_to_restore: dict | None = None
         self._ema_lists: tuple[list[Tensor], list[Tensor]] | None = None
+        self._direct_backward = False
 
     # ----------------------------------------------------------------------------------- counting
     @property
@@ -132,7 +136,34 @@ class GANModule(L.LightningModule):
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
 
+    def _backward_is_plain(self) -> bool:
+        """Whether Lightning's manual_backward would only dispatch hooks no one listens to around
+        `loss.backward()`: one device, no gradient scaler, no backward hook in a callback or here.
+        Where so, the step calls backward itself and saves that dispatch on every step (measured by
+        benchmarks/step_throughput.py); DDP, 16-mixed and any listener keep manual_backward."""
+        trainer = self.trainer
+        plugin = trainer.precision_plugin
+        plain_precision = type(plugin) is Precision or (
+            type(plugin) is MixedPrecision and plugin.scaler is None
+        )
+        hooks = ("on_before_backward", "on_after_backward", "backward")
+        listeners = [*trainer.callbacks, self]
+        listened = any(
+            is_overridden(hook, obj, L.Callback if obj is not self else L.LightningModule)
+            for obj in listeners
+            for hook in hooks
+            if hasattr(obj, hook)
+        )
+        return type(trainer.strategy) is SingleDeviceStrategy and plain_precision and not listened
+
+    def _backward(self, loss: Tensor) -> None:
+        if self._direct_backward:
+            loss.backward()
+        else:
+            self.manual_backward(loss)
+
     def on_train_start(self) -> None:
+        self._direct_backward = self._backward_is_plain()
         # A resumed run continues the random stream where the checkpointed run was: the latents
         # and flips after resuming are those of an uninterrupted run.
         if self._rng_to_restore is not None:
@@ -181,7 +212,7 @@ class GANModule(L.LightningModule):
                     loss_d = loss_d + r1
                     reg_terms = {**reg_terms, "r1": r1.detach()}
                 opt_d.zero_grad(set_to_none=True)
-                self.manual_backward(loss_d)
+                self._backward(loss_d)
                 opt_d.step()
 
         with self.toggled_optimizer(opt_g):
@@ -193,7 +224,7 @@ class GANModule(L.LightningModule):
             div_logits = judge(G(self.sample_latents(m))) if m > 0 else None
             loss_g, g_terms = obj.g_loss(fake_logits, div_logits)
             opt_g.zero_grad(set_to_none=True)
-            self.manual_backward(loss_g)
+            self._backward(loss_g)
             opt_g.step()
 
         self._update_ema()
