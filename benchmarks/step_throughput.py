@@ -3,12 +3,13 @@
 Two nets: DCGAN 32x32 (B = M = 64, K = 8; CIFAR-10's shape and count, random images) and PacGAN's
 MLPs on the ring (B = 100, M = 64, K = 8). The plain loop is what a careful hand-written script
 does: fused Adam, no host read in the step, the data set on the device with batches taken by an
-on-device permutation, channels_last for the conv nets on a GPU. The module runs with the speed
-switches of `--switches` (conf/trainer/*.yaml `speed`). On the CPU, each switch is also timed on and
-off. Prints ms per iteration, images/s, the module/plain ratio, and the projected wall time of the
-CIFAR-10 protocol (100 epochs = 78,100 iterations at B = 64).
+on-device permutation, channels_last for the conv nets. The module runs with the same switches
+(conf/trainer/*.yaml `speed`); on the CPU each switch is also flipped. Module and plain iterations
+alternate in blocks within one run, so that the machine's drifts in load hit both alike. Prints ms
+per iteration, images/s, the plain loop's ms per iteration beside it, their ratio, and the projected
+wall time of the CIFAR-10 protocol (100 epochs = 78,100 iterations at B = 64).
 
-    python benchmarks/step_throughput.py [--iterations 40] [--warmup 5] [--repeats 2]
+    python benchmarks/step_throughput.py [--iterations 40] [--warmup 5] [--block 10] [--repeats 1]
         [--device cpu|cuda] [--precision 32-true|bf16-mixed] [--nets conv,mlp] [--compile]
 """
 
