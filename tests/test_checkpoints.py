@@ -96,17 +96,21 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
 
 
 @pytest.mark.parametrize(
-    "how",
-    ["ctrl_c", "kill_after_periodic_checkpoint"],
+    "how,device_data",
+    [("ctrl_c", "true"), ("kill_after_periodic_checkpoint", "true"), ("ctrl_c", "false")],
 )
-def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(make_cfg, tmp_path, how):
+def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
+    make_cfg, tmp_path, how, device_data
+):
     """32-true on the CPU: the resumed run sees the same batches, latents and EMA as one that never
-    stopped (25 iterations of 10 batches per epoch: the interruption and the end are mid-epoch)."""
-    straight = build(make_cfg(*EXACT, "iterations=25", run_dir=tmp_path / "straight"))
+    stopped (25 iterations of 10 batches per epoch: the interruption and the end are mid-epoch),
+    with batches from the on-device data set or from the DataLoader."""
+    exact = [*EXACT, f"trainer.speed.device_data={device_data}"]
+    straight = build(make_cfg(*exact, "iterations=25", run_dir=tmp_path / "straight"))
     straight.trainer.fit(straight.module, datamodule=straight.datamodule)
 
     cfg = make_cfg(
-        *EXACT, "iterations=25", "callbacks.checkpoint.every_n_iterations=10", run_dir=tmp_path / "cut"
+        *exact, "iterations=25", "callbacks.checkpoint.every_n_iterations=10", run_dir=tmp_path / "cut"
     )
     first = build(cfg)
     if how == "ctrl_c":
@@ -121,7 +125,7 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(make_cf
         (tmp_path / "cut" / "checkpoints" / "last.ckpt").unlink(missing_ok=True)
         resume = [f"ckpt_path={tmp_path / 'cut' / 'checkpoints' / 'iter0000010.ckpt'}"]
 
-    second = build(make_cfg(*EXACT, "iterations=25", *resume, run_dir=tmp_path / "cut"))
+    second = build(make_cfg(*exact, "iterations=25", *resume, run_dir=tmp_path / "cut"))
     assert second.ckpt_path is not None
     second.trainer.fit(second.module, datamodule=second.datamodule, ckpt_path=second.ckpt_path)
     assert second.module.iteration == 25

@@ -9,6 +9,22 @@ from helpers import TINY_STACKED_DIGITS
 from mmagan.build import build
 
 STEPS = 4
+# Every switch in its off position: the baseline each switch is compared with.
+ALL_OFF = {
+    "optimizer": "single",
+    "channels_last": "false",
+    "device_data": "false",
+    "tf32": "false",
+}
+
+
+def with_switches(*switches: str) -> list[str]:
+    """ALL_OFF with the given `trainer.speed.key=value` overrides in place of the off values."""
+    values = dict(ALL_OFF)
+    for switch in switches:
+        key, value = switch.removeprefix("trainer.speed.").split("=")
+        values[key] = value
+    return [f"trainer.speed.{k}={v}" for k, v in values.items()]
 
 
 class Losses(L.Callback):
@@ -49,7 +65,7 @@ def baseline(tmp_path_factory):
     def make(*overrides, run_dir):
         return compose("train", [*TINY, f"paths.output_dir={run_dir}", *overrides])
 
-    return make, tmp, run_losses(make, tmp, "trainer.speed.optimizer=single")
+    return make, tmp, run_losses(make, tmp, *with_switches())
 
 
 @pytest.mark.parametrize(
@@ -64,8 +80,7 @@ def baseline(tmp_path_factory):
 )
 def test_switch_keeps_the_losses(baseline, switch, tol):
     make, tmp, (base_losses, base_module) = baseline
-    overrides = [switch] if "optimizer" in switch else ["trainer.speed.optimizer=single", switch]
-    losses, module = run_losses(make, tmp, *overrides)
+    losses, module = run_losses(make, tmp, *with_switches(switch))
     assert losses.shape == (STEPS, 2)
     torch.testing.assert_close(losses, base_losses, rtol=tol, atol=tol)
     for (name, a), b in zip(base_module.state_dict().items(), module.state_dict().values()):
@@ -86,7 +101,7 @@ def test_backward_runs_through_lightning_only_where_someone_listens(baseline):
     make, tmp, (base_losses, base_module) = baseline
     assert base_module._direct_backward
     listener = BackwardListener()
-    losses, module = run_losses(make, tmp, "trainer.speed.optimizer=single", callbacks=[listener])
+    losses, module = run_losses(make, tmp, *with_switches(), callbacks=[listener])
     assert not module._direct_backward
     assert listener.calls == STEPS * module.steps_per_iteration
     torch.testing.assert_close(losses, base_losses, rtol=0, atol=0)
@@ -115,7 +130,7 @@ def test_nvml_check_dropped_only_where_nvml_cannot_load(monkeypatch, nvml_loads)
 @pytest.mark.slow
 def test_compile_keeps_the_losses(baseline):
     make, tmp, (base_losses, _) = baseline
-    losses, module = run_losses(make, tmp, "trainer.speed.optimizer=single", "trainer.speed.compile=true")
+    losses, module = run_losses(make, tmp, *with_switches(), "trainer.speed.compile=true")
     torch.testing.assert_close(losses, base_losses, rtol=1e-3, atol=1e-3)
     assert "generator.main.0.weight" in module.state_dict()  # compiled in place: checkpoints unchanged
 
