@@ -9,7 +9,7 @@ alternate in blocks within one run, so that the machine's drifts in load hit bot
 per iteration, images/s, the plain loop's ms per iteration beside it, their ratio, and the projected
 wall time of the CIFAR-10 protocol (100 epochs = 78,100 iterations at B = 64).
 
-    python benchmarks/step_throughput.py [--iterations 40] [--warmup 5] [--block 10] [--repeats 1]
+    python benchmarks/step_throughput.py [--iterations 40] [--warmup 5] [--block 2] [--repeats 1]
         [--device cpu|cuda] [--precision 32-true|bf16-mixed] [--nets conv,mlp] [--compile]
 """
 
@@ -229,7 +229,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iterations", type=int, default=40)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--block", type=int, default=10, help="module and plain iterations alternate in blocks")
+    p.add_argument("--block", type=int, default=2, help="module and plain iterations alternate in blocks")
     p.add_argument("--repeats", type=int, default=1, help="runs of each variant, pooled")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
