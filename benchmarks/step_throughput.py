@@ -192,7 +192,7 @@ def paired_seconds(args, net: str, data: torch.Tensor, switches: list[str], plai
     with tempfile.TemporaryDirectory() as tmp:
         run = build(config(args, net, Path(tmp) / "run", switches))
         dm = run.datamodule
-        dm.prepare_data = lambda: None  # random images of CIFAR's shape and count stand in
+        dm.prepare_data = lambda: None  # random data of the set's shape and count stand in
         dm.train_set = ImageArray(data) if net == "conv" else Points(data)
         timer = Interleaved(plain, args.warmup, args.iterations, args.block)
         run.trainer.callbacks.append(timer)

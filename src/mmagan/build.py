@@ -35,6 +35,7 @@ from mmagan.metrics.fidelity import FidelitySettings
 from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import build_nets
+from mmagan.nets.stylegan import is_style_based
 from mmagan.objectives import build_objective
 from mmagan.runs.checkpoints import check_resume
 from mmagan.runs.output_dir import prepare_output_dir
@@ -122,8 +123,9 @@ def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: Fi
 
 
 def build_callbacks(
-    cfg: Any, run_dir: Path, steps_per_iteration: int, datamodule: GANDataModule, fidelity: FidelitySettings
+    cfg: Any, run_dir: Path, module: GANModule, datamodule: GANDataModule, fidelity: FidelitySettings
 ) -> list[L.Callback]:
+    steps_per_iteration = module.steps_per_iteration
     ckpt_dir = run_dir / "checkpoints"
     offer = datamodule.evaluation()
     callbacks: list[L.Callback] = [
@@ -190,7 +192,7 @@ def build_callbacks(
                 ppl.every_n_validations,
             )
         )
-    if cfg.style_figures.enabled:
+    if cfg.style_figures.enabled and is_style_based(module.generator):  # no hooks to call per step otherwise
         callbacks.append(StyleFigures(run_dir / "plots", cfg.style_figures.seed))
     if cfg.progress_bar.refresh_rate > 0:
         callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
@@ -287,7 +289,7 @@ def build(cfg: DictConfig) -> Run:
         usable_spaces(module.generator, tuple(cfg.callbacks.ppl.spaces), "callbacks.ppl.spaces")
     fidelity = fidelity_settings(cfg.fidelity)
     check_metric_inputs(cfg, datamodule, fidelity)
-    callbacks = build_callbacks(cfg.callbacks, run_dir, module.steps_per_iteration, datamodule, fidelity)
+    callbacks = build_callbacks(cfg.callbacks, run_dir, module, datamodule, fidelity)
     loggers = build_loggers(cfg.logger, run_dir)
     trainer = L.Trainer(
         **trainer_arguments(cfg),

@@ -206,13 +206,11 @@ def validate_r1(cfg: DictConfig) -> None:
     gamma = check(cfg, "r1.gamma", lambda v: _is_number(v) and v >= 0, "a number >= 0 (0: off)")
     check(cfg, "r1.interval", int_at_least(1), "an integer >= 1 (1: every D step)")
     if OmegaConf.select(cfg, "trainer.speed.compile") is True:
-        needs = (
-            "r1.gamma > 0"
-            if gamma > 0
-            else "model=wgan_gp"
-            if cfg.model.objective.name == "wgan_gp"
-            else None
-        )
+        needs = None
+        if gamma > 0:
+            needs = "r1.gamma > 0"
+        elif cfg.model.objective.name == "wgan_gp":
+            needs = "model=wgan_gp"
         if needs:
             raise ConfigError(
                 f"trainer.speed.compile=true is invalid with {needs}: a gradient penalty backpropagates "

@@ -83,7 +83,8 @@ def path_lengths(
         )
     if sampling not in SAMPLINGS:
         raise ConfigError(f"ppl sampling={sampling!r} is invalid: must be one of {SAMPLINGS}")
-    device = next(generator.parameters()).device
+    param = next(generator.parameters())
+    device, dtype = param.device, param.dtype
     gen = torch.Generator().manual_seed(seed)
     values = []
     for start in range(0, num_samples, batch_size):
@@ -96,7 +97,6 @@ def path_lengths(
             else torch.zeros(n, 1, dtype=torch.float64)
         )
         # Interpolated in float64: a step of 1e-4 must not drown in float32 rounding of the latents.
-        dtype = next(generator.parameters()).dtype
         a, b, t = a.to(device), b.to(device), t.to(device)
         if space == "z":
             images = _from_z(
