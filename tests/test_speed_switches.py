@@ -95,18 +95,64 @@ class BackwardListener(L.Callback):
         self.calls += 1
 
 
-def test_backward_runs_through_lightning_only_where_someone_listens(baseline):
-    """The step calls backward itself on one device without a scaler; a callback with a backward
-    hook brings Lightning's manual_backward back, with its hooks, and the same losses and weights."""
+class StepListener(L.Callback):
+    def __init__(self):
+        self.calls = 0
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        self.calls += 1
+
+
+@pytest.mark.parametrize("listener", [BackwardListener, StepListener])
+def test_lightning_dispatch_runs_only_where_someone_listens(baseline, listener):
+    """The step calls backward and the optimizer step itself on one device without a scaler; a
+    callback with a backward or optimizer-step hook brings Lightning's path back, with its hooks,
+    and the same losses, weights and step count."""
     make, tmp, (base_losses, base_module) = baseline
-    assert base_module._direct_backward
-    listener = BackwardListener()
-    losses, module = run_losses(make, tmp, *with_switches(), callbacks=[listener])
-    assert not module._direct_backward
-    assert listener.calls == STEPS * module.steps_per_iteration
+    assert base_module._direct_calls
+    listening = listener()
+    losses, module = run_losses(make, tmp, *with_switches(), callbacks=[listening])
+    assert not module._direct_calls
+    assert listening.calls == STEPS * module.steps_per_iteration
+    assert module.global_step == base_module.global_step == STEPS * module.steps_per_iteration
     torch.testing.assert_close(losses, base_losses, rtol=0, atol=0)
     for (name, a), b in zip(base_module.state_dict().items(), module.state_dict().values()):
         torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
+
+
+class FrozenLayer(L.Callback):
+    """Freezes G's first layer before training; counts the gradients computed for each parameter
+    and records which parameters require grad after each batch."""
+
+    def on_train_start(self, trainer, pl_module):
+        self.first_name, self.first = next(pl_module.generator.named_parameters())
+        self.first.requires_grad_(False)
+        self.before = self.first.detach().clone()
+        self.at_start = [p.requires_grad for p in pl_module.parameters()]
+        self.grads = {}
+        for name, p in pl_module.named_parameters():
+            if p.requires_grad:
+                self.grads[name] = 0
+                p.register_hook(lambda grad, name=name: self.grads.__setitem__(name, self.grads[name] + 1))
+        self.after_batches = []
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        self.after_batches.append([p.requires_grad for p in pl_module.parameters()])
+
+
+def test_each_optimizer_step_freezes_the_other_net_and_keeps_a_user_freeze(baseline):
+    make, tmp, _ = baseline
+    spy = FrozenLayer()
+    _, module = run_losses(make, tmp, *with_switches(), callbacks=[spy])
+    # One gradient per iteration for each net: D's in the D step only, G's in the G step only.
+    d_steps = module.objective.d_steps
+    assert spy.grads == {
+        name: STEPS * (d_steps if name.startswith("discriminator.") else 1) for name in spy.grads
+    }
+    assert f"generator.{spy.first_name}" not in spy.grads
+    assert {name.split(".")[0] for name in spy.grads} == {"generator", "discriminator"}
+    assert spy.after_batches == [spy.at_start] * STEPS  # both nets trainable again, the freeze kept
+    torch.testing.assert_close(spy.first, spy.before, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("nvml_loads", [True, False])

@@ -54,6 +54,24 @@ def test_fit_on_the_ring_writes_every_output(make_cfg, tmp_path):
     assert max(logged_steps(run)) < 40
 
 
+def test_each_log_step_is_one_row_with_losses_terms_and_head_figures(make_cfg, tmp_path):
+    """The log step's figures reach the loggers together, at Lightning's step (the 0-based
+    iteration) and with its epoch column; metrics.json keeps the last of them."""
+    train(make_cfg("iterations=12", "trainer.log_every_n_steps=5", "model.objective.num_heads=3"))
+    run = tmp_path / "run"
+    with open(run / "csv" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if any(r[k] for k in r if k.startswith("train/"))]
+    train_keys = {"train/loss_d", "train/loss_g", "train/g_div", "train/min_activation"}
+    train_keys |= {f"train/heads/A_{side}_{k}" for side in ("fake", "real") for k in range(3)}
+    assert [int(r["step"]) for r in rows] == [4, 9, 11]  # (i + 1) % 5 == 0, and the last
+    for r in rows:
+        assert all(r[k] != "" for k in train_keys) and r["epoch"] == "0"
+    metrics = read_metrics(run)
+    last = rows[-1]
+    for k in train_keys:
+        assert metrics[k] == pytest.approx(float(last[k]))
+
+
 @pytest.mark.parametrize(
     "model,terms",
     [

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -81,13 +82,17 @@ class GANModule(L.LightningModule):
         self.register_buffer(
             "eval_latents", torch.randn(eval_samples, latent_dim, generator=g), persistent=False
         )
-        # Device-side loss check: whether a loss was ever non-finite, the first such iteration and
-        # its two losses. Read on the host only where a run may stop (`check_finite`).
-        self.register_buffer("_nonfinite", torch.zeros((), dtype=torch.bool), persistent=False)
-        self.register_buffer("_first_bad", torch.zeros(3), persistent=False)
+        # Device-side loss check: each iteration's two losses go to a ring of `log_every` rows (one
+        # copy, no host read); the rows since the last check are read where a run may stop
+        # (`check_finite`). Log steps check, so no row is overwritten before it was read.
+        self.register_buffer("_loss_ring", torch.zeros(self.log_every, 2), persistent=False)
+        self._checked_until = 0
         self._rng_to_restore: dict | None = None
         self._ema_lists: tuple[list[Tensor], list[Tensor]] | None = None
-        self._direct_backward = False
+        self._direct_calls = False
+        self._frozen_while: dict[torch.optim.Optimizer, list[nn.Parameter]] = {}
+        # The figures of the last log step (losses, loss terms, head diagnostics), by logged name.
+        self.train_figures: dict[str, float] = {}
 
     # ----------------------------------------------------------------------------------- counting
     @property
@@ -136,17 +141,18 @@ class GANModule(L.LightningModule):
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
 
-    def _backward_is_plain(self) -> bool:
-        """Whether Lightning's manual_backward would only dispatch hooks no one listens to around
-        `loss.backward()`: one device, no gradient scaler, no backward hook in a callback or here.
-        Where so, the step calls backward itself and saves that dispatch on every step (measured by
-        benchmarks/step_throughput.py); DDP, 16-mixed and any listener keep manual_backward."""
+    def _lightning_dispatch_idle(self) -> bool:
+        """Whether Lightning's manual_backward and optimizer step would only dispatch hooks no one
+        listens to around `loss.backward()` and `optimizer.step()`: one device, no gradient
+        scaler, no backward or optimizer-step hook in a callback or here. Where so, the step makes
+        those calls itself and saves that dispatch on every step (measured by
+        benchmarks/step_throughput.py); DDP, 16-mixed and any listener keep Lightning's path."""
         trainer = self.trainer
         plugin = trainer.precision_plugin
         plain_precision = type(plugin) is Precision or (
             type(plugin) is MixedPrecision and plugin.scaler is None
         )
-        hooks = ("on_before_backward", "on_after_backward", "backward")
+        hooks = ("on_before_backward", "on_after_backward", "backward", "on_before_optimizer_step")
         listeners = [*trainer.callbacks, self]
         listened = any(
             is_overridden(hook, obj, L.Callback if obj is not self else L.LightningModule)
@@ -154,16 +160,54 @@ class GANModule(L.LightningModule):
             for hook in hooks
             if hasattr(obj, hook)
         )
-        return type(trainer.strategy) is SingleDeviceStrategy and plain_precision and not listened
+        # The two calls by which LightningOptimizer.step counts the step (global_step).
+        counted = all(hasattr(opt, "_on_before_step") for opt in trainer.strategy._lightning_optimizers)
+        return type(trainer.strategy) is SingleDeviceStrategy and plain_precision and not listened and counted
 
     def _backward(self, loss: Tensor) -> None:
-        if self._direct_backward:
+        if self._direct_calls:
             loss.backward()
         else:
             self.manual_backward(loss)
 
+    def _step(self, optimizer) -> None:
+        if self._direct_calls:  # LightningOptimizer.step without the strategy's hook dispatch
+            optimizer._on_before_step()
+            optimizer.optimizer.step()
+            optimizer._on_after_step()
+        else:
+            optimizer.step()
+
+    @contextmanager
+    def _training_only(self, optimizer) -> Iterator[None]:
+        """`optimizer`'s loss built and backpropagated with every other optimizer's
+        parameters frozen, so that no gradient is computed for them. Lightning's toggled_optimizer
+        does the same but walks every parameter of every optimizer twice per call."""
+        frozen = [p for p in self._frozen_while[optimizer.optimizer] if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+
+    def _other_parameters(self) -> dict[torch.optim.Optimizer, list[nn.Parameter]]:
+        """For each optimizer, the parameters only other optimizers update."""
+        params = {
+            opt: [p for group in opt.param_groups for p in group["params"]] for opt in self.trainer.optimizers
+        }
+        others = {}
+        for opt, own in params.items():
+            mine = {id(p) for p in own}
+            rest = {id(p): p for o, ps in params.items() if o is not opt for p in ps if id(p) not in mine}
+            others[opt] = list(rest.values())
+        return others
+
     def on_train_start(self) -> None:
-        self._direct_backward = self._backward_is_plain()
+        self._direct_calls = self._lightning_dispatch_idle()
+        self._frozen_while = self._other_parameters()
+        self._checked_until = self.iteration
         # A resumed run continues the random stream where the checkpointed run was: the latents
         # and flips after resuming are those of an uninterrupted run.
         if self._rng_to_restore is not None:
@@ -187,17 +231,17 @@ class GANModule(L.LightningModule):
         real = batch[0] if isinstance(batch, (list, tuple)) else batch
         if self.channels_last and real.ndim == 4:
             real = real.contiguous(memory_format=torch.channels_last)
-        log_now = self.is_log_step()
+        log_now, done = self.is_log_step(), self.iteration + 1
         opt_d, opt_g = self.optimizers()
         obj, G, D = self.objective, self.generator, self.discriminator
 
         def judge(x: Tensor) -> Tensor:  # D on what the objective shows it (PacGAN: packs of m)
             return D(obj.pack(x))
 
-        # (iteration + 1): the same phase as the log rule, so log steps show R1 when the periods meet
-        r1_due = self.r1_gamma > 0 and (self.iteration + 1) % self.r1_interval == 0
+        # `done` (iteration + 1): the log rule's phase, so log steps show R1 when the periods meet
+        r1_due = self.r1_gamma > 0 and done % self.r1_interval == 0
         for real_chunk in real.chunk(obj.d_steps):
-            with self.toggled_optimizer(opt_d):
+            with self._training_only(opt_d):
                 z = self.sample_latents(real_chunk.shape[0])
                 with torch.no_grad():
                     fake = G(z)
@@ -213,9 +257,9 @@ class GANModule(L.LightningModule):
                     reg_terms = {**reg_terms, "r1": r1.detach()}
                 opt_d.zero_grad(set_to_none=True)
                 self._backward(loss_d)
-                opt_d.step()
+                self._step(opt_d)
 
-        with self.toggled_optimizer(opt_g):
+        with self._training_only(opt_g):
             # The same latents as the last D step, now with gradient (see the method spec). The
             # diversity batch is a second G pass, never concatenated with the first: with batch norm
             # in G, each pass is normalised by its own statistics, as the method specifies.
@@ -225,16 +269,29 @@ class GANModule(L.LightningModule):
             loss_g, g_terms = obj.g_loss(fake_logits, div_logits)
             opt_g.zero_grad(set_to_none=True)
             self._backward(loss_g)
-            opt_g.step()
+            self._step(opt_g)
 
         self._update_ema()
-        self._track_finite(loss_d, loss_g)
+        # The iteration's losses to its row of the ring, for check_finite: a copy, no host read.
+        torch.stack([loss_d.detach(), loss_g.detach()], out=self._loss_ring[done % len(self._loss_ring)])
         if log_now:
             self.check_finite()
-            self.log_dict({"train/loss_d": loss_d.detach(), "train/loss_g": loss_g.detach()}, prog_bar=True)
-            terms = {**d_terms, **reg_terms, **g_terms}
-            terms.update(obj.diagnostics(real_logits.detach(), fake_logits.detach(), div_logits))
-            self.log_dict({f"train/{k}": v for k, v in terms.items()})
+            losses = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+            self.log_dict({f"train/{k}": v for k, v in losses.items()}, prog_bar=True, logger=False)
+            figures = {**losses, **d_terms, **reg_terms, **g_terms}
+            figures.update(obj.diagnostics(real_logits.detach(), fake_logits.detach(), div_logits))
+            self._log_figures(figures, step=done - 1)
+
+    def _log_figures(self, figures: dict[str, Tensor], step: int) -> None:
+        """A log step's figures to the loggers and to `train_figures` (metrics.json) in one host
+        read. Lightning's self.log costs about 0.6 ms a value on the host (it re-checks and re-moves
+        its record at every call): the 26 figures of K = 8 would cost as much as a ring MLP step, or
+        several GPU steps, at every log step. Only the loss pair, for the progress bar, takes it."""
+        values = torch.stack([v.detach().float() for v in figures.values()]).tolist()
+        self.train_figures = {f"train/{k}": v for k, v in zip(figures, values)}
+        for logger in self.loggers:  # at Lightning's step and with its epoch column, as self.log would
+            logger.log_metrics({**self.train_figures, "epoch": self.current_epoch}, step=step)
+            logger.save()
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -263,24 +320,25 @@ class GANModule(L.LightningModule):
         ]
         return [e for e, _ in pairs], [s for _, s in pairs]
 
-    def _track_finite(self, loss_d: Tensor, loss_g: Tensor) -> None:
-        with torch.no_grad():
-            bad = ~(torch.isfinite(loss_d) & torch.isfinite(loss_g))
-            first = bad & ~self._nonfinite
-            now = torch.stack([loss_d.new_full((), float(self.iteration)), loss_d.float(), loss_g.float()])
-            self._first_bad.copy_(torch.where(first, now.to(self._first_bad), self._first_bad))
-            self._nonfinite |= bad
-
     def check_finite(self) -> None:
-        """Raise NonFiniteLossError if a loss went NaN or infinite since training started. Called at
+        """Raise NonFiniteLossError if a loss went NaN or infinite since the last check. Called at
         log steps, validation, checkpoints and the end: the one host read of the check."""
-        if bool(self._nonfinite):
-            it, loss_d, loss_g = self._first_bad.tolist()
+        done = self.iteration
+        start = max(self._checked_until, done - len(self._loss_ring))
+        if done <= start:
+            return
+        iterations = torch.arange(start + 1, done + 1, device=self._loss_ring.device)
+        rows = self._loss_ring[iterations % len(self._loss_ring)]
+        bad = ~torch.isfinite(rows).all(dim=1)
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0])
+            loss_d, loss_g = rows[first].tolist()
             raise NonFiniteLossError(
-                f"non-finite loss at iteration {int(it)} (seen at iteration {self.iteration}): "
+                f"non-finite loss at iteration {int(iterations[first])} (seen at iteration {done}): "
                 f"loss_d={loss_d:.4g}, loss_g={loss_g:.4g}; "
                 "no checkpoint of this state was written, the last one before it is kept"
             )
+        self._checked_until = done
 
     # ------------------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ class MetricsFile(L.Callback):
         self.write(trainer, pl_module, finished=False)
 
     def write(self, trainer: L.Trainer, pl_module: L.LightningModule, finished: bool) -> dict[str, float]:
+        self.figures.update(getattr(pl_module, "train_figures", {}))  # logged past Lightning's self.log
         self.figures.update(
             (name, float(value.item() if isinstance(value, torch.Tensor) else value))
             for name, value in trainer.callback_metrics.items()
