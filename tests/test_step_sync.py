@@ -61,7 +61,7 @@ def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):
     run.trainer.fit(run.module, datamodule=run.datamodule)
     quiet = {i: n for i, n in counter.reads.items() if i != 4}
     assert quiet == {i: 0 for i in (1, 2, 3, 5, 6, 7)}
-    assert counter.reads[4] > 0  # the log step reads its losses and the finite flag: the counter works
+    assert counter.reads[4] > 0  # the log step reads its figures and the loss ring: the counter works
 
 
 def test_a_nan_is_caught_at_the_next_log_step_naming_its_iteration(make_cfg, monkeypatch):

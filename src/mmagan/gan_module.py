@@ -30,9 +30,9 @@ class GANModule(L.LightningModule):
     on its own slice of the real batch) followed by one generator update. Lightning's global_step
     counts every optimizer step, so `iteration = global_step // steps_per_iteration`.
 
-    An iteration that does not log never reads a tensor on the host: the loss check is a flag
-    kept on the device and read at log steps, validation, checkpoints and the end; the EMA update
-    is a device-side lerp; loss terms and diagnostics are computed on log steps only.
+    An iteration that does not log never reads a tensor on the host: its losses are copied to a
+    ring on the device and checked at log steps, validation, checkpoints and the end; the EMA
+    update is a device-side lerp; loss terms and diagnostics are computed on log steps only.
     """
 
     def __init__(
@@ -284,9 +284,9 @@ class GANModule(L.LightningModule):
 
     def _log_figures(self, figures: dict[str, Tensor], step: int) -> None:
         """A log step's figures to the loggers and to `train_figures` (metrics.json) in one host
-        read. Lightning's self.log costs about 0.6 ms a value on the host (it re-checks and re-moves
-        its record at every call): the 26 figures of K = 8 would cost as much as a ring MLP step, or
-        several GPU steps, at every log step. Only the loss pair, for the progress bar, takes it."""
+        read. Lightning's self.log re-checks and re-moves its record at every call: for the 26
+        figures of K = 8 that cost about as much as a ring MLP step, or several GPU steps, at every
+        log step (benchmarks/step_throughput.py). Only the loss pair, for the progress bar, takes it."""
         values = torch.stack([v.detach().float() for v in figures.values()]).tolist()
         self.train_figures = {f"train/{k}": v for k, v in zip(figures, values)}
         for logger in self.loggers:  # at Lightning's step and with its epoch column, as self.log would
