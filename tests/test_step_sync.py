@@ -83,6 +83,39 @@ def test_a_nan_is_caught_at_the_next_log_step_naming_its_iteration(make_cfg, mon
         run.trainer.fit(run.module, datamodule=run.datamodule)
 
 
+@pytest.mark.parametrize("nan_at,message", [(None, None), (6, r"at iteration 6 \(seen at iteration 8\)")])
+def test_with_rare_logging_the_losses_are_checked_when_the_ring_comes_round(
+    make_cfg, monkeypatch, nan_at, message
+):
+    """Logging every 100 iterations with a ring of 4 rows: checked at iterations 4, 8, 12 (and the
+    end), so no row is overwritten unread; a run without NaN is not stopped by the check."""
+    from mmagan import gan_module
+    from mmagan.errors import NonFiniteLossError
+    from mmagan.objectives.mmagan import MMAGANObjective
+
+    monkeypatch.setattr(gan_module, "LOSS_RING_ROWS", 4)
+    if nan_at is not None:
+        original, calls = MMAGANObjective.g_loss, []
+
+        def g_loss(obj, *args, **kwargs):
+            calls.append(1)
+            loss, terms = original(obj, *args, **kwargs)
+            return (loss * float("nan"), terms) if len(calls) == nan_at else (loss, terms)
+
+        monkeypatch.setattr(MMAGANObjective, "g_loss", g_loss)
+    run = build(make_cfg(*QUIET, "iterations=12", "trainer.log_every_n_steps=100"))
+    assert len(run.module._loss_ring) == 4
+    counter = CountIn([1, 2, 3, 4, 5, 6])
+    run.trainer.callbacks.insert(0, counter)
+    if nan_at is None:
+        run.trainer.fit(run.module, datamodule=run.datamodule)
+        assert counter.reads[3] > 0  # iteration 4 (index 3) read the ring
+        assert {i: n for i, n in counter.reads.items() if i != 3} == {i: 0 for i in (1, 2, 4, 5, 6)}
+    else:
+        with pytest.raises(NonFiniteLossError, match=message):
+            run.trainer.fit(run.module, datamodule=run.datamodule)
+
+
 def test_stylegan_iterations_do_not_read_the_host_either(make_cfg):
     """Style mixing, w_avg tracking and lazy R1 (due at iteration 2) all stay on the device."""
     from helpers import TINY_STYLEGAN

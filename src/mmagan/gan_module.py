@@ -21,6 +21,8 @@ from mmagan.objectives.base import Objective
 from mmagan.objectives.r1 import r1_penalty
 
 OPTIMIZER_IMPLS = ("fused", "foreach", "single")
+# Iterations between loss checks when logging is rarer (a host read every 1,024 iterations).
+LOSS_RING_ROWS = 1024
 
 
 class GANModule(L.LightningModule):
@@ -82,10 +84,12 @@ class GANModule(L.LightningModule):
         self.register_buffer(
             "eval_latents", torch.randn(eval_samples, latent_dim, generator=g), persistent=False
         )
-        # Device-side loss check: each iteration's two losses go to a ring of `log_every` rows (one
-        # copy, no host read); the rows since the last check are read where a run may stop
-        # (`check_finite`). Log steps check, so no row is overwritten before it was read.
-        self.register_buffer("_loss_ring", torch.zeros(self.log_every, 2), persistent=False)
+        # Device-side loss check: each iteration's two losses go to a ring (one copy, no host read);
+        # the rows since the last check are read where a run may stop (`check_finite`). The ring
+        # holds `log_every` rows, at most LOSS_RING_ROWS; it is checked at log steps and whenever it
+        # comes round, so no row is overwritten before it was read.
+        rows = min(self.log_every, LOSS_RING_ROWS)
+        self.register_buffer("_loss_ring", torch.zeros(rows, 2), persistent=False)
         self._checked_until = 0
         self._rng_to_restore: dict | None = None
         self._ema_lists: tuple[list[Tensor], list[Tensor]] | None = None
@@ -161,7 +165,7 @@ class GANModule(L.LightningModule):
             if hasattr(obj, hook)
         )
         # The two calls by which LightningOptimizer.step counts the step (global_step).
-        counted = all(hasattr(opt, "_on_before_step") for opt in trainer.strategy._lightning_optimizers)
+        counted = all(hasattr(opt, "_on_before_step") for opt in self.optimizers())
         return type(trainer.strategy) is SingleDeviceStrategy and plain_precision and not listened and counted
 
     def _backward(self, loss: Tensor) -> None:
@@ -273,9 +277,11 @@ class GANModule(L.LightningModule):
 
         self._update_ema()
         # The iteration's losses to its row of the ring, for check_finite: a copy, no host read.
-        torch.stack([loss_d.detach(), loss_g.detach()], out=self._loss_ring[done % len(self._loss_ring)])
-        if log_now:
+        ring = self._loss_ring
+        torch.stack([loss_d.detach(), loss_g.detach()], out=ring[done % len(ring)])
+        if log_now or done % len(ring) == 0:
             self.check_finite()
+        if log_now:
             losses = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
             self.log_dict({f"train/{k}": v for k, v in losses.items()}, prog_bar=True, logger=False)
             figures = {**losses, **d_terms, **reg_terms, **g_terms}
