@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.plugins.precision import MixedPrecision, Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
@@ -174,7 +175,7 @@ class GANModule(L.LightningModule):
         else:
             self.manual_backward(loss)
 
-    def _step(self, optimizer) -> None:
+    def _step(self, optimizer: LightningOptimizer) -> None:
         if self._direct_calls:  # LightningOptimizer.step without the strategy's hook dispatch
             optimizer._on_before_step()
             optimizer.optimizer.step()
@@ -183,7 +184,7 @@ class GANModule(L.LightningModule):
             optimizer.step()
 
     @contextmanager
-    def _training_only(self, optimizer) -> Iterator[None]:
+    def _training_only(self, optimizer: LightningOptimizer) -> Iterator[None]:
         """`optimizer`'s loss built and backpropagated with every other optimizer's
         parameters frozen, so that no gradient is computed for them. Lightning's toggled_optimizer
         does the same but walks every parameter of every optimizer twice per call."""
