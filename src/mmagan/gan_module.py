@@ -199,15 +199,10 @@ class GANModule(L.LightningModule):
 
     def _other_parameters(self) -> dict[torch.optim.Optimizer, list[nn.Parameter]]:
         """For each optimizer, the parameters only other optimizers update."""
-        params = {
-            opt: [p for group in opt.param_groups for p in group["params"]] for opt in self.trainer.optimizers
-        }
-        others = {}
-        for opt, own in params.items():
-            mine = {id(p) for p in own}
-            rest = {id(p): p for o, ps in params.items() if o is not opt for p in ps if id(p) not in mine}
-            others[opt] = list(rest.values())
-        return others
+        optimizers = self.trainer.optimizers
+        own = {opt: {id(p) for group in opt.param_groups for p in group["params"]} for opt in optimizers}
+        every = {id(p): p for opt in optimizers for group in opt.param_groups for p in group["params"]}
+        return {opt: [p for i, p in every.items() if i not in own[opt]] for opt in optimizers}
 
     def on_train_start(self) -> None:
         self._direct_calls = self._lightning_dispatch_idle()
@@ -292,8 +287,8 @@ class GANModule(L.LightningModule):
     def _log_figures(self, figures: dict[str, Tensor], step: int) -> None:
         """A log step's figures to the loggers and to `train_figures` (metrics.json) in one host
         read. Lightning's self.log re-checks and re-moves its record at every call: for the 26
-        figures of K = 8 that cost about as much as a ring MLP step, or several GPU steps, at every
-        log step (benchmarks/step_throughput.py). Only the loss pair, for the progress bar, takes it."""
+        figures of K = 8 that costs about as much as a ring MLP step, or several GPU steps, at every
+        log step. Only the loss pair, for the progress bar, takes it."""
         values = torch.stack([v.detach().float() for v in figures.values()]).tolist()
         self.train_figures = {f"train/{k}": v for k, v in zip(figures, values)}
         for logger in self.loggers:  # at Lightning's step and with its epoch column, as self.log would
