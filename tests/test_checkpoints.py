@@ -96,16 +96,23 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
 
 
 @pytest.mark.parametrize(
-    "how,device_data",
-    [("ctrl_c", "true"), ("kill_after_periodic_checkpoint", "true"), ("ctrl_c", "false")],
+    "how,device_data,model",
+    [
+        ("ctrl_c", "true", "mmagan"),
+        ("kill_after_periodic_checkpoint", "true", "mmagan"),
+        ("ctrl_c", "false", "mmagan"),
+        # tau near 1 keeps the relative hinge active, so its running means steer G
+        ("kill_after_periodic_checkpoint", "true", "mmagan_balanced_relative model.objective.tau=0.99"),
+    ],
 )
 def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
-    make_cfg, tmp_path, how, device_data
+    make_cfg, tmp_path, how, device_data, model
 ):
     """32-true on the CPU: the resumed run sees the same batches, latents and EMA as one that never
     stopped (25 iterations of 10 batches per epoch: the interruption and the end are mid-epoch),
-    with batches from the on-device data set or from the DataLoader."""
-    exact = [*EXACT, f"trainer.speed.device_data={device_data}"]
+    with batches from the on-device data set or from the DataLoader; the relative hinge's running
+    means on reals come back with the checkpoint."""
+    exact = [*EXACT, f"trainer.speed.device_data={device_data}", *f"model={model}".split()]
     straight = build(make_cfg(*exact, "iterations=25", run_dir=tmp_path / "straight"))
     straight.trainer.fit(straight.module, datamodule=straight.datamodule)
 

@@ -203,3 +203,129 @@ def test_pacgan_d_takes_packs_and_bad_packing_is_a_config_error(make_cfg):
         build(make_cfg("model=pacgan", "model.objective.packing=3"))
     with pytest.raises(ConfigError, match=r"model\.objective\.packing=0 is invalid: must be an integer >= 1"):
         build(make_cfg("model=pacgan", "model.objective.packing=0"))
+
+
+# ------------------------------------------------------------------------ MMA-GAN head variants
+from mmagan.objectives.head_assignment import balanced_assignment  # noqa: E402
+
+
+def test_balanced_assignment_fills_every_head_to_capacity_and_revives_a_dead_head():
+    # Head 0 scores highest on every sample and head 3 is flat: argmax would give head 0 all ten.
+    logits = torch.zeros(10, 4)
+    logits[:, 0] = torch.linspace(5.0, 6.0, 10)
+    logits[:, 1] = torch.linspace(2.0, 1.0, 10)
+    logits[:, 2] = torch.linspace(0.0, 1.0, 10)
+    heads = balanced_assignment(logits)
+    counts = torch.bincount(heads, minlength=4)
+    assert (heads >= 0).all()
+    assert counts.tolist() == [3, 3, 3, 1]  # capacity ceil(10 / 4) = 3; the flat head gets the rest
+    # Head 0 keeps the three samples it prefers most over the other heads (highest log-softmax).
+    scores = torch.log_softmax(logits, 1)
+    assert set((heads == 0).nonzero().flatten().tolist()) == set(scores[:, 0].topk(3).indices.tolist())
+
+
+def test_balanced_assignment_keeps_a_clear_preference_when_heads_have_room():
+    logits = torch.full((6, 3), -4.0)
+    for i, k in enumerate([2, 0, 1, 1, 0, 2]):
+        logits[i, k] = 4.0
+    assert balanced_assignment(logits).tolist() == [2, 0, 1, 1, 0, 2]
+
+
+def test_balanced_assignment_against_a_python_reference_on_random_logits():
+    """The same rounds written as loops over samples: propose to the best head with room, each head
+    keeps its best proposals."""
+    g = torch.Generator().manual_seed(0)
+    for b, k in [(64, 8), (100, 8), (13, 4), (7, 16)]:
+        logits = torch.randn(b, k, generator=g) * 3
+        scores = torch.log_softmax(logits, 1).tolist()
+        room, assigned = [-(-b // k)] * k, [-1] * b
+        for _ in range(k):
+            proposals = {}
+            for i in range(b):
+                if assigned[i] < 0:
+                    best = max((h for h in range(k) if room[h] > 0), key=lambda h: scores[i][h])
+                    proposals.setdefault(best, []).append(i)
+            for h, samples in proposals.items():
+                kept = sorted(samples, key=lambda i: (-scores[i][h], i))[: room[h]]
+                for i in kept:
+                    assigned[i] = h
+                room[h] -= len(kept)
+        assert balanced_assignment(logits).tolist() == assigned, (b, k)
+
+
+def test_balanced_real_term_uses_each_sample_on_its_head_scaled_by_one_over_k():
+    obj = build_objective("mmagan", num_heads=2, real_assignment="balanced")
+    real = torch.tensor([[3.0, -1.0], [-2.0, 1.0]])  # sample 0 -> head 0, sample 1 -> head 1
+    fake = torch.tensor([[0.5, -0.5], [1.0, 2.0]])
+    loss, terms = obj.d_loss(real, fake)
+    expect_real = -(math.log(sig(3.0)) + math.log(sig(1.0))) / 2 / 2
+    expect_fake = -sum(math.log(1 - sig(v)) for v in (0.5, -0.5, 1.0, 2.0)) / 4
+    assert terms["d_real"].item() == pytest.approx(expect_real, rel=1e-6)
+    assert loss.item() == pytest.approx(expect_real + expect_fake, rel=1e-6)
+
+
+def test_best_head_generator_term_is_minus_log_of_the_highest_head():
+    obj = build_objective("mmagan", num_heads=3, lambda_div=0.0, g_adversarial="best_head")
+    fake = torch.tensor([[-1.0, 2.0, 0.0], [-3.0, -2.0, -4.0]])
+    loss, _ = obj.g_loss(fake)
+    assert loss.item() == pytest.approx(-(math.log(sig(2.0)) + math.log(sig(-2.0))) / 2, rel=1e-6)
+
+
+def test_relative_hinge_holds_each_head_to_tau_times_its_running_mean_on_reals():
+    obj = build_objective(
+        "mmagan", num_heads=2, lambda_div=1.0, tau=0.5, hinge="relative", real_mean_decay=0.9
+    )
+    with pytest.raises(ValueError, match="needs a D step"):
+        obj.g_loss(torch.zeros(2, 2), torch.zeros(2, 2))
+    fake = torch.zeros(2, 2)
+    r1 = torch.tensor([[2.0, -2.0], [0.0, -1.0]])
+    r2 = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
+    obj.d_loss(r1, fake)  # first batch: the running mean starts at its mean activation
+    obj.d_loss(r2, fake)
+    abar = [
+        0.9 * (sig(2.0) + sig(0.0)) / 2 + 0.1 * sig(1.0),
+        0.9 * (sig(-2.0) + sig(-1.0)) / 2 + 0.1 * sig(1.0),
+    ]
+    assert obj.real_means.tolist() == pytest.approx(abar, rel=1e-6)
+    div = torch.tensor([[-4.0, 0.0], [-6.0, 1.0]])
+    a = [(sig(-4.0) + sig(-6.0)) / 2, (sig(0.0) + sig(1.0)) / 2]
+    hinge = sum(max(0.0, math.log(0.5 * ab) - math.log(ak)) for ab, ak in zip(abar, a))
+    adv = -sum(math.log(sig(v)) for v in (0.0,) * 4) / 4
+    loss, terms = obj.g_loss(fake, div)
+    assert terms["g_div"].item() == pytest.approx(hinge, rel=1e-5)
+    assert loss.item() == pytest.approx(adv + hinge, rel=1e-5)
+    assert hinge > 0 and a[1] > 0.5 * abar[1]  # head 0 is below its share, head 1 is not
+
+
+def test_paper_options_are_the_default_and_bad_options_are_refused(make_cfg):
+    from mmagan.config.validation import validate_config
+    from mmagan.errors import ConfigError
+
+    obj = build_objective("mmagan")
+    assert (obj.real_assignment, obj.g_adversarial, obj.hinge, obj.variant) == (
+        "shared",
+        "mean",
+        "absolute",
+        "",
+    )
+    assert (
+        build_objective("mmagan", real_assignment="balanced", hinge="relative").variant == "balanced+relative"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"model.objective.hinge='soft' is invalid: must be one of \['absolute', 'relative'\]",
+    ):
+        validate_config(make_cfg("model.objective.hinge=soft"))
+    with pytest.raises(ConfigError, match="real_assignment"):
+        validate_config(make_cfg("model.objective.real_assignment=argmax"))
+    cfg = make_cfg("model=mmagan_balanced_relative")
+    assert (
+        cfg.model.objective.real_assignment,
+        cfg.model.objective.g_adversarial,
+        cfg.model.objective.hinge,
+    ) == (
+        "balanced",
+        "best_head",
+        "relative",
+    )
+    assert cfg.model.objective.tau == 0.5  # the rest comes from model=mmagan

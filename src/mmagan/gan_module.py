@@ -72,7 +72,7 @@ class GANModule(L.LightningModule):
         self.generator_ema: nn.Module | None = None
         if ema_decay is not None:
             self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
-        self.eval_samples, self.eval_batch_size = eval_samples, eval_batch_size
+        self.eval_samples, self.eval_batch_size, self.eval_seed = eval_samples, eval_batch_size, eval_seed
         self.log_every = max(1, log_every_n_iterations)
         self.channels_last = channels_last
         self.r1_gamma, self.r1_interval = r1_gamma, max(1, r1_interval)
@@ -349,6 +349,7 @@ class GANModule(L.LightningModule):
             "version": __version__,
             "config": self.run_config,
             "sample_shape": list(self.sample_shape),
+            "objective": self._objective_state(),
             "rng": {
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -356,7 +357,14 @@ class GANModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self._rng_to_restore = checkpoint.get("mmagan", {}).get("rng")
+        meta = checkpoint.get("mmagan", {})
+        self._rng_to_restore = meta.get("rng")
+        if meta.get("objective") and hasattr(self.objective, "load_state_dict"):
+            self.objective.load_state_dict(meta["objective"])
+
+    def _objective_state(self) -> dict[str, Tensor]:
+        """An objective's running statistics (MMA-GAN's relative hinge), for an exact resume."""
+        return self.objective.state_dict() if hasattr(self.objective, "state_dict") else {}
 
     # --------------------------------------------------------------------------------- evaluation
     def on_validation_epoch_start(self) -> None:

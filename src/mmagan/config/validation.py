@@ -16,6 +16,7 @@ from mmagan.errors import ConfigError
 from mmagan.nets import INITS, NETS
 from mmagan.nets.dcgan import D_NORMS, RESOLUTIONS
 from mmagan.objectives import OBJECTIVES
+from mmagan.objectives.mmagan import G_ADVERSARIALS, HINGES, REAL_ASSIGNMENTS
 
 _MISSING = object()
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
@@ -85,6 +86,15 @@ def validate_objective(cfg: DictConfig) -> None:
         check(cfg, o + "tau", lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < tau < 1")
         check(cfg, o + "lambda_div", lambda v: _is_number(v) and v >= 0, "a number >= 0 (lambda)")
         check(cfg, o + "diversity_batch_size", int_at_least(1), "an integer >= 1 (M)")
+        for key, allowed in (
+            ("real_assignment", REAL_ASSIGNMENTS),
+            ("g_adversarial", G_ADVERSARIALS),
+            ("hinge", HINGES),
+        ):
+            if OmegaConf.select(cfg, o + key) is not None:
+                check(cfg, o + key, one_of(allowed), f"one of {list(allowed)}")
+        if OmegaConf.select(cfg, o + "real_mean_decay") is not None:
+            check(cfg, o + "real_mean_decay", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
     elif name == "wgan_gp":
         check(cfg, o + "n_critic", int_at_least(1), "an integer >= 1")
         check(cfg, o + "gp_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0")
@@ -277,6 +287,7 @@ def validate_callbacks(cfg: DictConfig) -> None:
     check(cfg, c + "sample_snapshots.every_n_iterations", int_at_least(0), "an integer >= 0")
     check(cfg, c + "sample_snapshots.num_samples", int_at_least(1), "an integer >= 1")
     check(cfg, c + "mode_coverage.threshold", lambda v: _is_number(v) and v > 0, "a number > 0")
+    check(cfg, c + "mode_coverage.draws", int_at_least(1), "an integer >= 1")
     from mmagan.metrics.fidelity import FIDELITY_METRICS
 
     check(

@@ -1,14 +1,33 @@
-"""MMA-GAN: K sigmoid "mode activation" heads and a mode-coverage hinge for the generator."""
+"""MMA-GAN: K sigmoid "mode activation" heads and a mode-coverage hinge for the generator.
+
+The paper's objective is the default. Three options change one term each, for heads that are made
+to specialise (docs/results.md measures them):
+
+- `real_assignment`: `shared` (every head is trained on every real sample, the paper) or
+  `balanced` (each real sample trains one head, about B / K samples per head, the real term
+  scaled by 1 / K so that reals do not outweigh fakes K-fold);
+- `g_adversarial`: `mean` over heads (the paper) or `best_head`, -log max_k D_k(G(z)): a fake
+  must fool one head, not all of them, which specialised heads make impossible;
+- `hinge`: `absolute`, max(0, tau - A_k) (the paper), or `relative`,
+  max(0, log(tau * Abar_k) - log A_k) with Abar_k a running mean of head k's activation on reals:
+  a head that fires on one mode of K can reach about 1 / K on fakes, below any useful fixed tau.
+"""
 
 from __future__ import annotations
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmagan.objectives.base import Losses, check_logits, mean_bce_with_logits
 from mmagan.objectives.dcgan import DCGANObjective
+from mmagan.objectives.head_assignment import balanced_assignment
+
+REAL_ASSIGNMENTS = ("shared", "balanced")
+G_ADVERSARIALS = ("mean", "best_head")
+HINGES = ("absolute", "relative")
 
 
 def mode_activations(div_logits: Tensor) -> Tensor:
@@ -21,6 +40,18 @@ def coverage_hinge(activations: Tensor, tau: float) -> Tensor:
     return torch.relu(tau - activations).sum()
 
 
+def log_mode_activations(div_logits: Tensor) -> Tensor:
+    """log A_k from logits (logsumexp of log sigmoid over the batch, minus log M): finite where a
+    head's activations round to 0."""
+    return torch.logsumexp(F.logsigmoid(div_logits), dim=0) - math.log(div_logits.shape[0])
+
+
+def relative_hinge(log_activations: Tensor, real_means: Tensor, tau: float) -> Tensor:
+    """sum_k max(0, log(tau * Abar_k) - log A_k): each head held to a tau share of what it fires on
+    reals, not to tau itself."""
+    return torch.relu(torch.log(tau * real_means) - log_activations).sum()
+
+
 class MMAGANObjective(DCGANObjective):
     """L_D = -E_real[mean_k log D_k] - E_fake[mean_k log(1 - D_k)];
     L_G = -E_fake[mean_k log D_k] + lambda * sum_k max(0, tau - A_k).
@@ -31,7 +62,15 @@ class MMAGANObjective(DCGANObjective):
     name = "mmagan"
 
     def __init__(
-        self, num_heads: int = 8, lambda_div: float = 0.5, tau: float = 0.5, diversity_batch_size: int = 64
+        self,
+        num_heads: int = 8,
+        lambda_div: float = 0.5,
+        tau: float = 0.5,
+        diversity_batch_size: int = 64,
+        real_assignment: str = "shared",
+        g_adversarial: str = "mean",
+        hinge: str = "absolute",
+        real_mean_decay: float = 0.9,
     ) -> None:
         super().__init__()
         self.num_heads = int(num_heads)
@@ -39,18 +78,73 @@ class MMAGANObjective(DCGANObjective):
         self.tau = float(tau)
         # With lambda = 0 the hinge has no effect: skip the extra M-sample forward pass.
         self.diversity_batch_size = int(diversity_batch_size) if self.lambda_div > 0 else 0
+        for key, value, allowed in (
+            ("real_assignment", real_assignment, REAL_ASSIGNMENTS),
+            ("g_adversarial", g_adversarial, G_ADVERSARIALS),
+            ("hinge", hinge, HINGES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"mmagan: {key}={value!r} is invalid: must be one of {list(allowed)}")
+        self.real_assignment, self.g_adversarial, self.hinge = real_assignment, g_adversarial, hinge
+        self.real_mean_decay = float(real_mean_decay)
+        # Abar_k of the relative hinge: updated by each D step, on the device (no host read).
+        self.real_means: Tensor | None = None
 
+    @property
+    def variant(self) -> str:
+        """The options that differ from the paper's, e.g. 'balanced+best_head'; '' for the paper."""
+        chosen = (self.real_assignment, self.g_adversarial, self.hinge)
+        return "+".join(c for c, paper in zip(chosen, ("shared", "mean", "absolute")) if c != paper)
+
+    # ------------------------------------------------------------------------------------------ D
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Losses:
+        check_logits(real_logits, self.num_heads, "real")
+        check_logits(fake_logits, self.num_heads, "fake")
+        if self.hinge == "relative":
+            self._track_real_means(real_logits)
+        if self.real_assignment == "shared":
+            real = mean_bce_with_logits(real_logits, 1.0)
+        else:
+            heads = balanced_assignment(real_logits)
+            # -(1/B) sum_i (1/K) log D_a(i)(x_i)
+            real = F.softplus(-real_logits.gather(1, heads.unsqueeze(1))).mean() / self.num_heads
+        fake = mean_bce_with_logits(fake_logits, 0.0)
+        return real + fake, {"d_real": real.detach(), "d_fake": fake.detach()}
+
+    @torch.no_grad()
+    def _track_real_means(self, real_logits: Tensor) -> None:
+        batch = torch.sigmoid(real_logits.detach().float()).mean(0)
+        if self.real_means is None:
+            self.real_means = batch.clone()
+        else:
+            self.real_means = self.real_means.to(batch.device).lerp_(batch, 1.0 - self.real_mean_decay)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """What a checkpoint keeps for an exact resume: the relative hinge's running means."""
+        return {} if self.real_means is None else {"real_means": self.real_means.detach().cpu()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.real_means = state.get("real_means")
+
+    # ------------------------------------------------------------------------------------------ G
     def g_loss(self, fake_logits: Tensor, div_logits: Tensor | None = None) -> Losses:
         check_logits(fake_logits, self.num_heads, "fake")
-        adv = mean_bce_with_logits(fake_logits, 1.0)
+        if self.g_adversarial == "mean":
+            adv = mean_bce_with_logits(fake_logits, 1.0)
+        else:  # -log max_k sigmoid(l_k) = softplus(-max_k l_k)
+            adv = F.softplus(-fake_logits.amax(dim=1)).mean()
         terms = {"g_adv": adv.detach()}
         if self.lambda_div == 0:
             return adv, terms
         if div_logits is None:
             raise ValueError("mmagan: lambda > 0 needs the D logits of the diversity batch (div_logits)")
         check_logits(div_logits, self.num_heads, "diversity batch")
-        activations = mode_activations(div_logits)
-        hinge = coverage_hinge(activations, self.tau)
+        if self.hinge == "absolute":
+            hinge = coverage_hinge(mode_activations(div_logits), self.tau)
+        else:
+            if self.real_means is None:
+                raise ValueError("mmagan: hinge='relative' needs a D step (the reals' running means) first")
+            hinge = relative_hinge(log_mode_activations(div_logits), self.real_means, self.tau)
         terms["g_div"] = hinge.detach()
         return adv + self.lambda_div * hinge, terms
 

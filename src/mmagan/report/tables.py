@@ -22,6 +22,7 @@ class Row:
     lam: float | None
     tau: float | None
     packing: int | None
+    variant: str
     runs: list[RunRecord]
     summaries: dict[str, Summary] = field(default_factory=dict)
     rank: int = 0
@@ -36,7 +37,8 @@ class Row:
     @property
     def label(self) -> str:
         if self.method == "mmagan":
-            return f"mmagan K={self.K} lambda={self.lam:g} tau={self.tau:g}"
+            name = f"mmagan[{self.variant}]" if self.variant else "mmagan"
+            return f"{name} K={self.K} lambda={self.lam:g} tau={self.tau:g}"
         if self.method == "pacgan":
             return f"pacgan{self.packing}"
         return self.method

@@ -25,6 +25,7 @@ class RunRecord:
     tau: float | None = None
     seed: int | None = None
     packing: int | None = None
+    variant: str = ""  # MMA-GAN's options that differ from the paper's, e.g. "balanced+best_head"
     iterations: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
@@ -32,7 +33,15 @@ class RunRecord:
     @property
     def configuration(self) -> tuple:
         """What seeds of one setting share: the key rows of the report are grouped by."""
-        return (self.data, self.method, self.K, self.lam, self.tau, self.packing)
+        return (self.data, self.method, self.K, self.lam, self.tau, self.packing, self.variant)
+
+
+def mmagan_variant(objective) -> str:
+    """The MMA-GAN options a run changed from the paper's (MMAGANObjective.variant), from its config."""
+    from mmagan.objectives.mmagan import MMAGANObjective
+
+    options = ("real_assignment", "g_adversarial", "hinge")
+    return MMAGANObjective(**{k: objective[k] for k in options if k in objective}).variant
 
 
 def is_reported_metric(name: str) -> bool:
@@ -59,6 +68,7 @@ def read_run(folder: Path) -> RunRecord:
             record.K = int(objective.num_heads)
             record.lam = float(objective.lambda_div)
             record.tau = float(objective.tau)
+            record.variant = mmagan_variant(objective)
     record.metrics = {
         k: float(v) for k, v in read_metrics(folder).items() if v is not None and is_reported_metric(k)
     }
