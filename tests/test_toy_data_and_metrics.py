@@ -67,3 +67,28 @@ def test_no_high_quality_sample():
     mix = ring()
     figures = mode_coverage(torch.full((10, 2), 5.0), mix.modes, mix.std)
     assert figures == {"modes": 0.0, "high_quality_pct": 0.0, "reverse_kl": math.log(8)}
+
+
+def test_each_validation_scores_several_draws_and_reports_their_mean_and_spread(make_cfg):
+    """modes/* is the mean over `draws` draws of eval.num_samples (the validation latents, then
+    latents seeded eval.seed + d), with G in eval mode (batch norm's running statistics)."""
+    import numpy as np
+
+    from mmagan.build import build
+    from mmagan.runs.sweep_jobs import read_metrics
+
+    run = build(make_cfg("iterations=20", "trainer.val_check_interval=20", "callbacks.mode_coverage.draws=3"))
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    module, mixture = run.module, run.datamodule.evaluation().mixture
+    G = module.eval_generator.eval()
+    latents = [module.eval_latents] + [
+        torch.randn(500, module.latent_dim, generator=torch.Generator().manual_seed(1234 + d)) for d in (1, 2)
+    ]
+    with torch.no_grad():
+        per_draw = [mode_coverage(G(z), mixture.modes, mixture.std) for z in latents]
+    hq = [f["high_quality_pct"] for f in per_draw]
+    assert len(set(hq)) > 1  # the draws differ: the spread is real
+    figures = read_metrics(run.run_dir)
+    assert figures["modes/high_quality_pct"] == pytest.approx(np.mean(hq), rel=1e-5)
+    assert figures["modes/high_quality_pct_draw_std"] == pytest.approx(np.std(hq, ddof=1), rel=1e-5)
+    assert figures["modes/modes"] == pytest.approx(np.mean([f["modes"] for f in per_draw]), rel=1e-5)

@@ -148,7 +148,9 @@ def build_callbacks(
         MetricsFile(run_dir / "metrics.json"),
     ]
     if cfg.mode_coverage.enabled and offer.mixture is not None:
-        callbacks.append(ModeCoverage(run_dir / "plots", threshold=cfg.mode_coverage.threshold))
+        callbacks.append(
+            ModeCoverage(run_dir / "plots", cfg.mode_coverage.threshold, cfg.mode_coverage.draws)
+        )
     if cfg.mode_coverage.enabled and offer.classify_channels is not None:
         callbacks.append(StackedModeCount())
     if cfg.fidelity.metrics:
