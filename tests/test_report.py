@@ -145,7 +145,7 @@ def test_results_page_from_study_sweeps(make_cfg, tmp_path):
     full = md.split("## ring, full protocol")[1].split("## ")[0]
     assert "gan (published: PacGAN Table 1" in full and "| 6.3 | 98.2 | 0.45 |" in full
     assert "Sensitivity to K, lambda and tau" in md and "Do the heads specialise on modes?" in md
-    assert "distinct modes on average, against" in md  # the finding, stated from the numbers
+    assert "distinct heads win the modes against" in md  # the finding, stated from the numbers
     assets = tmp_path / "docs" / "results"
     assert (assets / "heads_results_ring_short.png").is_file()
     assert (assets / "headmap_results_ring_short.png").is_file()
@@ -168,3 +168,82 @@ def test_heads_over_modes_reads_the_final_discriminator(make_cfg, tmp_path):
     OmegaConf.save(cfg, tmp_path / "r" / ".hydra" / "config.yaml")
     acts = heads_over_modes(read_run(tmp_path / "r"))
     assert acts.shape == (8, 5)  # one row per true mode of the ring, one column per head
+
+
+def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_cfg, tmp_path):
+    """A medium sweep validated along its budget: the curves figure, where the best baseline
+    settled, whether the order moved, the draw-to-draw beside the seed-to-seed spread, and each
+    head variant in the specialisation table, also once the checkpoints are gone."""
+    import shutil
+
+    from omegaconf import OmegaConf
+
+    from mmagan.report.curves import method_curve
+    from mmagan.report.results import benchmarks, write_results
+    from mmagan.report.tables import build_rows
+    from mmagan.train import train
+
+    sweeps = tmp_path / "sweeps"
+    for seed in (0, 1):
+        for name, model in (("mma", "mmagan"), ("bal", "mmagan_balanced"), ("dcgan", "dcgan")):
+            folder = sweeps / "results_ring_medium" / f"{name}{seed}"
+            cfg = make_cfg(
+                f"model={model}",
+                f"seed={seed}",
+                "iterations=30",
+                "trainer.val_check_interval=10",
+                run_dir=folder,
+            )
+            train(cfg)
+            (folder / ".hydra").mkdir()
+            OmegaConf.save(cfg, folder / ".hydra" / "config.yaml")
+    md = write_results(sweeps, tmp_path / "docs", "mmagan-report --results sweeps").read_text()
+    section = md.split("## ring, medium protocol")[1].split("\n## ")[0]
+    assert "The table is at the final budget: 30 generator iterations." in section
+    assert "| mmagan[balanced+best_head] K=8 lambda=0.5 tau=0.5 | 2 |" in section
+    assert "![curves_results_ring_medium](results/curves_results_ring_medium.png)" in section
+    assert "The best baseline at the final budget, dcgan, " in section
+    assert "**% high quality** over the budget: " in section
+    assert "between evaluation draws (sd)" in section
+    assert (tmp_path / "docs" / "results" / "curves_results_ring_medium.png").is_file()
+
+    # The curve is the mean and standard error over seeds at each validation, from the CSV logs.
+    (bench,) = benchmarks(sweeps)
+    rows = build_rows(bench.records, ["modes/high_quality_pct"])
+    dcgan = next(r for r in rows if r.method == "dcgan")
+    curve = method_curve(dcgan, "modes/high_quality_pct")
+    assert curve.iterations.tolist() == [10, 20, 30]
+    finals = dcgan.values("modes/high_quality_pct")
+    assert curve.mean[-1] == pytest.approx(sum(finals) / 2, rel=1e-5)
+    assert curve.se[-1] == pytest.approx(abs(finals[0] - finals[1]) / 2, rel=1e-5)
+
+    # Specialisation: both variants, read again from the cache once the checkpoints are deleted.
+    heads = md.split("## Do the heads specialise on modes?")[1]
+    assert (
+        "| results_ring_medium | paper | 0 |" in heads
+        and "| results_ring_medium | balanced+best_head | 1 |" in heads
+    )
+    assert "- **paper** (2 runs)" in heads and "- **balanced+best_head** (2 runs)" in heads
+    for folder in (sweeps / "results_ring_medium").iterdir():
+        shutil.rmtree(folder / "checkpoints")
+    again = write_results(sweeps, tmp_path / "docs2", "mmagan-report --results sweeps").read_text()
+    assert again.split("## Do the heads specialise on modes?")[1] == heads
+
+
+def test_a_curve_settles_where_two_successive_points_are_within_one_standard_error():
+    import numpy as np
+
+    from mmagan.report.curves import Curve, ranking_changes, settled_at
+
+    def curve(label, mean, se):
+        return Curve(label, np.array([1000, 2000, 3000, 4000]), np.array(mean), np.array(se), np.full(4, 5))
+
+    rising = curve("a", [10.0, 30.0, 50.0, 52.0], [1.0, 1.0, 3.0, 1.0])
+    assert settled_at(rising) == 3000  # |52 - 50| <= max(3, 1)
+    assert settled_at(curve("b", [10.0, 30.0, 50.0, 70.0], [1.0] * 4)) is None
+    late = curve("c", [5.0, 20.0, 40.0, 60.0], [1.0] * 4)
+    text = ranking_changes([rising, late], "modes/high_quality_pct")
+    assert text.startswith("the order changed along the budget: at 1,000 iterations a, c; at 4,000: c, a")
+    assert "the leader changed at 4,000 iterations" in text
+    same = ranking_changes([rising, curve("d", [1.0, 2.0, 3.0, 4.0], [1.0] * 4)], "modes/reverse_kl")
+    assert same == "the same order at 1,000 and 4,000 iterations (d, a); d led at every point"

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from matplotlib.figure import Figure
 
-from mmagan.data.toy import MIXTURES, GaussianMixture
+from mmagan.data.toy import MIXTURES
+from mmagan.report.curves import Curve, curves_figure, ranking_changes, settled_at
+from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.plots import heatmaps
 from mmagan.report.stats import lower_is_better, welch_difference
-from mmagan.report.tables import Row, build_rows, markdown_table
-from mmagan.runs.checkpoints import load_discriminator, load_generator
-from mmagan.runs.listing import RunRecord, find_runs, finished, learning_curve
+from mmagan.report.tables import BASELINES, Row, build_rows, markdown_table
+from mmagan.runs.listing import RunRecord, find_runs, finished
 from mmagan.runs.sweep_jobs import read_metrics
+
+__all__ = ["heads_over_modes", "write_results"]
 
 # protocols.md. Keyed by (data, protocol): a published number is shown only beside runs of the
 # protocol it was measured under.
@@ -47,7 +48,7 @@ STACKED_METRICS = [("modes/modes", "modes (of 1000)"), ("modes/kl", "KL to unifo
 @dataclass
 class Benchmark:
     name: str  # the sweep's folder name
-    protocol: str  # "short" or "full"
+    protocol: str  # "short", "medium" or "full"
     records: list[RunRecord]
 
     @property
@@ -67,7 +68,7 @@ def benchmarks(sweeps_root: Path) -> list[Benchmark]:
     for folder in sorted(p for p in sweeps_root.iterdir() if p.is_dir() and p.name.startswith("results_")):
         done = finished(find_runs([folder]))
         if done:
-            protocol = "short" if folder.name.endswith("_short") else "full"
+            protocol = next((p for p in ("short", "medium") if folder.name.endswith(f"_{p}")), "full")
             found.append(Benchmark(folder.name, protocol, done))
     return found
 
@@ -79,7 +80,7 @@ def metric_columns(data: str) -> list[tuple[str, str]]:
 def method_table(bench: Benchmark) -> tuple[str, list[Row]]:
     columns = metric_columns(bench.data)
     rows = build_rows(bench.records, [m for m, _ in columns])
-    rows.sort(key=lambda r: (r.method != "mmagan", r.label))
+    rows.sort(key=lambda r: (r.method != "mmagan", r.variant, r.label))
     lines = [[r.label, str(r.seeds), *(mean_se(r.values(m)) for m, _ in columns)] for r in rows]
     published = PUBLISHED.get((bench.data, bench.protocol))
     if published:
@@ -99,7 +100,7 @@ def reading(rows: list[Row], data: str) -> str:
         ranked = sorted(with_values, key=lambda r: np.mean(r.values(metric)) * (1 if lower else -1))
         order = ", ".join(f"{r.label} {np.mean(r.values(metric)):.3g}" for r in ranked)
         sentence = f"**{title}** ({'lower' if lower else 'higher'} is better): {order}."
-        mma = next((r for r in ranked if r.method == "mmagan"), None)
+        mma = next((r for r in ranked if r.method == "mmagan" and not r.variant), None)
         others = [r for r in ranked if r.method != "mmagan"]
         if mma is not None and others:
             best = others[0]
@@ -125,12 +126,16 @@ def write_runs_csv(benches: list[Benchmark], path: Path) -> None:
         "lambda",
         "tau",
         "packing",
+        "variant",
         "seed",
         "iterations",
         "modes",
         "high_quality_pct",
         "reverse_kl",
         "kl",
+        "modes_draw_std",
+        "high_quality_pct_draw_std",
+        "reverse_kl_draw_std",
         "folder",
     ]
     with path.open("w", newline="") as f:
@@ -140,7 +145,7 @@ def write_runs_csv(benches: list[Benchmark], path: Path) -> None:
             for r in sorted(
                 b.records, key=lambda r: (r.method, r.K or 0, r.lam or 0, r.tau or 0, r.seed or 0)
             ):
-                m = r.metrics
+                m, raw = r.metrics, read_metrics(r.folder)
                 w.writerow(
                     [
                         b.name,
@@ -151,148 +156,119 @@ def write_runs_csv(benches: list[Benchmark], path: Path) -> None:
                         r.lam,
                         r.tau,
                         r.packing,
+                        r.variant,
                         r.seed,
                         r.iterations,
                         m.get("modes/modes"),
                         m.get("modes/high_quality_pct"),
                         m.get("modes/reverse_kl"),
                         m.get("modes/kl"),
+                        *(
+                            raw.get(f"modes/{k}_draw_std")
+                            for k in ("modes", "high_quality_pct", "reverse_kl")
+                        ),
                         r.folder.name,
                     ]
                 )
 
 
-def head_activation_plot(record: RunRecord, path: Path) -> Path | None:
-    """A_k on fakes per head over iterations, from the run's CSV log."""
-    curves = {}
-    for k in range(record.K or 0):
-        curve = learning_curve(record.folder, f"train/heads/A_fake_{k}")
-        if curve:
-            curves[k] = curve
-    if not curves:
-        return None
-    fig = Figure(figsize=(6, 3.4))
-    ax = fig.subplots()
-    for k, curve in curves.items():
-        x, y = zip(*curve)
-        ax.plot(x, y, lw=1, label=f"head {k}")
-    if record.tau is not None:
-        ax.axhline(record.tau, color="black", ls="--", lw=1, label="tau")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("A_k on fakes")
-    ax.set_title(f"{record.data}: mean activation of each head on fakes")
-    ax.legend(fontsize=6, ncol=4)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    return path
+def noise_table(bench: Benchmark, rows: list[Row]) -> str:
+    """The evaluation's own noise beside the seeds': per metric, the standard deviation between
+    independent evaluation draws of one trained G (mean over runs of `<metric>_draw_std`) and
+    between seeds of one method (pooled over methods)."""
+    lines = []
+    for metric, title in metric_columns(bench.data):
+        draw = [read_metrics(r.folder).get(f"{metric}_draw_std") for r in bench.records]
+        draw = [d for d in draw if d is not None]
+        variances = [np.var(r.values(metric), ddof=1) for r in rows if len(r.values(metric)) > 1]
+        seed_sd = f"{math.sqrt(np.mean(variances)):.3g}" if variances else "n/a (one seed)"
+        lines.append([title, f"{np.mean(draw):.3g}" if draw else "n/a (one draw)", seed_sd])
+    return markdown_table(["metric", "between evaluation draws (sd)", "between seeds (sd, pooled)"], lines)
 
 
-def mixture_of(record: RunRecord) -> GaussianMixture:
-    from omegaconf import OmegaConf
+def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Curve]]) -> list[str]:
+    """Where the best baseline settled, and whether the methods' order moved along the budget."""
+    columns = metric_columns(bench.data)
+    baselines = [r for r in rows if r.method in BASELINES]
+    lines = []
+    if baselines:
+        best = min(baselines, key=lambda r: r.rank)
+        points = []
+        for metric, _ in columns:
+            curve = next(c for c in curves[metric] if c.label == best.label)
+            points.append(settled_at(curve))
+        budget = max(int(c.iterations.max()) for cs in curves.values() for c in cs if len(c.iterations))
+        if all(p is not None for p in points):
+            lines.append(
+                f"- The best baseline at the final budget, {best.label}, had flattened by "
+                f"{max(points):,} iterations on every metric (two successive validations within one "
+                f"standard error), before the budget of {budget:,}."
+            )
+        else:
+            lines.append(
+                f"- The best baseline at the final budget, {best.label}, had not flattened on every "
+                f"metric by {budget:,} iterations (no two successive validations within one standard "
+                "error): the ranking may still change with a longer budget."
+            )
+    for metric, title in columns:
+        lines.append(f"- **{title}** over the budget: {ranking_changes(curves[metric], metric)}.")
+    return lines
 
-    cfg = OmegaConf.load(record.folder / ".hydra" / "config.yaml")
-    return MIXTURES[record.data](**cfg.data.mixture)
 
-
-@torch.no_grad()
-def heads_over_modes(record: RunRecord, points_per_mode: int = 200) -> np.ndarray:
-    """(modes, K): D's mean sigmoid activation of each head on real samples of each true mode."""
-    d, _ = load_discriminator(record.folder / "checkpoints" / "last.ckpt")
-    mixture = mixture_of(record)
-    g = torch.Generator().manual_seed(0)
-    acts = []
-    for mode in mixture.modes:
-        x = mode + mixture.std * torch.randn(points_per_mode, 2, generator=g)
-        acts.append(torch.sigmoid(d(x)).mean(0))
-    return torch.stack(acts).numpy()
-
-
-@torch.no_grad()
-def head_map_plot(record: RunRecord, path: Path) -> Path:
-    """The plane coloured by the head with the highest activation, true modes and samples on top."""
-    d, _ = load_discriminator(record.folder / "checkpoints" / "last.ckpt")
-    mixture = mixture_of(record)
-    span = float(mixture.modes.abs().max()) * 1.4 + 0.3
-    axis = torch.linspace(-span, span, 300)
-    grid = torch.cartesian_prod(axis, axis)
-    winner = d(grid).argmax(1).reshape(300, 300).T.numpy()
-    samples = load_generator(record.folder / "checkpoints" / "last.ckpt").sample(1000, seed=0).numpy()
-    fig = Figure(figsize=(4.6, 4.2))
-    ax = fig.subplots()
-    ax.imshow(
-        winner,
-        origin="lower",
-        extent=(-span, span, -span, span),
-        cmap="tab20",
-        interpolation="nearest",
-        vmin=0,
-        vmax=19,
+def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
+    table, rows = method_table(bench)
+    iters = sorted({r.iterations for r in bench.records})
+    seeds = ", ".join(f"{r.label} {r.seeds}" for r in rows)
+    md = [
+        "",
+        f"## {bench.data}, {bench.protocol} protocol (`{bench.name}`)",
+        "",
+        f"{len(bench.records)} finished runs (seeds: {seeds}). The table is at the final budget: "
+        f"{', '.join(f'{i:,}' for i in iters)} generator iterations.",
+        "",
+        table,
+        "",
+        reading(rows, bench.data),
+    ]
+    figure, curves = curves_figure(
+        rows,
+        metric_columns(bench.data),
+        f"{bench.data}, {bench.protocol}",
+        assets / f"curves_{bench.name}.png",
     )
-    ax.scatter(samples[:, 0], samples[:, 1], s=1, c="black", alpha=0.4, label="generated")
-    m = mixture.modes.numpy()
-    ax.scatter(m[:, 0], m[:, 1], marker="x", c="red", s=40, label="true modes")
-    ax.set_xlim(-span, span)
-    ax.set_ylim(-span, span)
-    ax.set_title(f"{record.data}: the head that fires most (K={record.K})", fontsize=9)
-    ax.legend(fontsize=6, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    return path
+    if any(len(c.iterations) > 1 for cs in curves.values() for c in cs):
+        md += ["", f"![curves_{bench.name}](results/{figure.name})", "", *budget_reading(bench, rows, curves)]
+    else:
+        figure.unlink()
+    if any(
+        f"{m}_draw_std" in read_metrics(r.folder)
+        for r in bench.records
+        for m, _ in metric_columns(bench.data)
+    ):
+        md += [
+            "",
+            "The evaluation's own noise (G in eval mode, batch norm with its running statistics; "
+            "each run's figure is the mean over its draws):",
+            "",
+            noise_table(bench, rows),
+        ]
+    return md
 
 
-def specialisation_table(benches: list[Benchmark]) -> tuple[str, str]:
-    """Do the heads specialise on modes? Per run: how many distinct heads win the true modes (a
-    head 'wins' a mode when it has the highest mean activation on that mode's real samples), how
-    many interchangeable heads would win by chance, how much the winner stands out (its activation
-    minus the mean of the others) and the heads' correlation over fakes at the last log step."""
-    lines, stats = [], []
+def diagnostics_section(benches: list[Benchmark], assets: Path) -> list[str]:
+    """Per benchmark and MMA-GAN variant, seed 0's head activations over training and head map."""
+    md = ["", "## Diagnostics of one run per benchmark and head variant (MMA-GAN, seed 0)", ""]
     for b in benches:
         if b.data not in MIXTURES:
             continue
-        for r in sorted((r for r in b.records if r.method == "mmagan"), key=lambda r: r.seed or 0):
-            acts = heads_over_modes(r)
-            modes, k = acts.shape
-            winners = len(set(acts.argmax(1).tolist()))
-            chance = k * (1 - (1 - 1 / k) ** modes)  # distinct winners if each mode picked a head at random
-            margin = float(np.mean(acts.max(1) - (acts.sum(1) - acts.max(1)) / max(1, k - 1)))
-            corr = read_metrics(r.folder).get("train/head_correlation")
-            stats.append((winners, chance, margin, corr if corr is not None else float("nan")))
-            lines.append(
-                [
-                    b.name,
-                    str(r.seed),
-                    f"{winners} of {min(modes, k)}",
-                    f"{chance:.2f}",
-                    f"{margin:.3f}",
-                    "n/a" if corr is None else f"{corr:.3f}",
-                    f"{r.metrics.get('modes/modes', float('nan')):g}",
-                ]
-            )
-    header = [
-        "benchmark",
-        "seed",
-        "distinct heads winning the modes",
-        "by chance",
-        "winner's margin",
-        "head correlation",
-        "modes captured",
-    ]
-    if not lines:
-        return "", ""
-    winners, chance, margin, corr = (float(np.nanmean(column)) for column in zip(*stats))
-    specialised = winners >= chance + 1 and margin >= 0.1
-    finding = (
-        f"Over these {len(stats)} runs the heads win {winners:.1f} distinct modes on average, against "
-        f"{chance:.1f} for interchangeable heads picked at random, by a margin of {margin:.3f} in "
-        f"activation, and correlate at {corr:.2f} over fakes: "
-        + (
-            "the heads specialise on modes, as the method assumes."
-            if specialised
-            else "no sign that the heads specialise on modes; they respond almost alike, so the hinge "
-            "on each head's mean activation acts like one hinge on D's average output."
-        )
-    )
-    return markdown_table(header, lines), finding
+        reps = sorted((r for r in b.records if r.method == "mmagan" and r.seed == 0), key=lambda r: r.variant)
+        for rep in reps:
+            tag = f"{b.name}_{rep.variant.replace('+', '_')}" if rep.variant else b.name
+            curves = head_activation_plot(rep, assets / f"heads_{tag}.png")
+            hmap = head_map_plot(rep, assets / f"headmap_{tag}.png")
+            md += [f"### {b.name}, heads: {rep.variant or 'paper'}", ""]
+            md += [f"![{p.stem}](results/{p.name})" for p in (curves, hmap) if p] + [""]
+    return md
 
 
 def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
@@ -308,23 +284,13 @@ def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
         "",
         "Every figure is the mean ± standard error over seeds. Within a benchmark every method has the",
         "same data, the same generator, the same number of generator iterations and the same evaluation",
-        "samples; a *short* protocol keeps the published protocol's data, nets and optimizer but trains",
-        "for fewer iterations, so its numbers are not comparable with published ones and none are shown",
-        "beside them. Raw per-run figures: [results/runs.csv](results/runs.csv).",
+        "samples; a *short* or *medium* protocol keeps the published protocol's data, nets and optimizer",
+        "but trains for fewer iterations, so its numbers are not comparable with published ones and none",
+        "are shown beside them. MMA-GAN's head variants (`mmagan[...]`) are described in",
+        "`conf/model/mmagan.yaml`. Raw per-run figures: [results/runs.csv](results/runs.csv).",
     ]
     for b in benches:
-        table, rows = method_table(b)
-        iters = sorted({r.iterations for r in b.records})
-        md += [
-            "",
-            f"## {b.data}, {b.protocol} protocol (`{b.name}`)",
-            "",
-            f"{len(b.records)} finished runs; generator iterations: {', '.join(map(str, iters))}.",
-            "",
-            table,
-            "",
-            reading(rows, b.data),
-        ]
+        md += benchmark_section(b, assets)
     sensitivity = [p for p in sorted(sweeps_root.glob("sensitivity_*")) if p.is_dir()]
     for folder in sensitivity:
         done = finished(find_runs([folder]))
@@ -340,32 +306,26 @@ def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
             "",
         ]
         md += [f"![{f.stem}](results/{f.name})" for f in figures]
-    md += ["", "## Diagnostics of one run per benchmark (MMA-GAN, seed 0)", ""]
-    for b in benches:
-        rep = next((r for r in b.records if r.method == "mmagan" and r.seed == 0), None)
-        if rep is None or b.data not in MIXTURES:
-            continue
-        curves = head_activation_plot(rep, assets / f"heads_{b.name}.png")
-        hmap = head_map_plot(rep, assets / f"headmap_{b.name}.png")
-        md += [f"### {b.name}", ""] + [f"![{p.stem}](results/{p.name})" for p in (curves, hmap) if p]
-        md += [""]
+    md += diagnostics_section(benches, assets)
     table, finding = specialisation_table(benches)
     if table:
         md += [
             "## Do the heads specialise on modes?",
             "",
             "The method's premise is that D's K heads come to stand for different modes. For each",
-            "MMA-GAN run, real samples of each true mode are shown to the final D; the head with the",
-            "highest mean activation on a mode 'wins' it. Specialised heads would win different modes",
-            "by a clear margin; heads that are interchangeable win K(1 - (1 - 1/K)^modes) distinct",
-            "modes by chance ('by chance'). 'Head correlation' is `train/head_correlation` at the",
-            "run's last log step (mean Pearson correlation between heads over a batch of fakes).",
+            "MMA-GAN run, real samples of each true mode are shown to the final D. A head is *live* when",
+            f"its mean activation on some mode exceeds {0.1:g}; *modes per head* is exp of the entropy of",
+            "a live head's activation profile over the true modes (1: it fires on one mode). The head",
+            "with the highest mean activation on a mode 'wins' it: specialised heads win different",
+            "modes, interchangeable ones win K(1 - (1 - 1/K)^modes) distinct modes by chance ('by",
+            "chance'). 'Head correlation' is `train/head_correlation` at the run's last log step (mean",
+            "Pearson correlation between heads over a batch of fakes).",
             "",
             table,
             "",
             finding,
             "",
-            f"Reproduce: `{command}` (after the sweeps in `sweeps/results_*_short.yaml`).",
+            f"Reproduce: `{command}` (after the sweeps in `sweeps/results_*.yaml`).",
         ]
     write_runs_csv(benches, assets / "runs.csv")
     path = out_dir / "results.md"
