@@ -59,10 +59,10 @@ def test_a_hook_that_replaces_nothing_leaves_g_unchanged(g):
         assert torch.equal(g(z), plain)
 
 
-def test_grid_of_one_is_full_replace(g):
+def test_grid_of_zero_is_full_replace(g):
     layer = find_layer(g.net, 4, "conv1")
     v = torch.randn(6)
-    values, lattice = tiled(v, layer, 1)
+    values, lattice = tiled(v, layer, 0)
     assert lattice.all()
     z = g.latents(2, seed=3)
     with writing(module_at(g.net, layer), values, lattice):
@@ -71,7 +71,41 @@ def test_grid_of_one_is_full_replace(g):
         module_at(g.net, layer), v[:, None, None].expand(6, 4, 4), torch.ones(4, 4, dtype=torch.bool)
     ):
         assert torch.equal(g(z), grid_one)
-    assert grid_mask(4, 4, 2).sum() == 4 and grid_mask(4, 4, 2)[0, 2] and not grid_mask(4, 4, 2)[1, 0]
+
+
+def block_replace_by_hand(activations, v, g):
+    """Herdt and Maass's grid replace, written as their loops: a g x g block of v every g + 1
+    positions, starting at 0, while the start is below H - g (W - g)."""
+    out = activations.clone()
+    _, height, width = out.shape
+    h = 0
+    while h < height - g:
+        w = 0
+        while w < width - g:
+            out[:, h : h + g, w : w + g] = v[:, None, None]
+            w += g + 1
+        h += g + 1
+    return out
+
+
+@pytest.mark.parametrize("size", [(8, 8), (9, 7), (16, 16), (5, 12)])
+@pytest.mark.parametrize("block", [1, 2, 3])
+def test_block_grid_replace_equals_the_paper_s_loops_on_a_random_tensor(size, block):
+    if block >= min(size):
+        pytest.skip("no block fits")
+    h, w = size
+    activations, v = torch.randn(6, h, w), torch.randn(6)
+    mask = grid_mask(h, w, block)
+    expected = block_replace_by_hand(activations, v, block)
+    assert torch.equal(torch.where(mask, v[:, None, None].expand(6, h, w), activations), expected)
+
+
+def test_block_size_one_is_the_lattice_of_spacing_two_and_the_counts_on_8x8():
+    ys, xs = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    assert torch.equal(grid_mask(8, 8, 1), (ys % 2 == 0) & (xs % 2 == 0))
+    # written positions on an 8 x 8 layer for blocks of 1 / 2 / 3: 16 / 16 / 36, more as g grows
+    assert [int(grid_mask(8, 8, b).sum()) for b in (1, 2, 3)] == [16, 16, 36]
+    assert grid_mask(8, 8, 2)[:3, :3].tolist() == [[True, True, False], [True, True, False], [False] * 3]
 
 
 def test_full_replace_with_a_constant_layers_own_vector_reproduces_the_image(g):
@@ -80,7 +114,7 @@ def test_full_replace_with_a_constant_layers_own_vector_reproduces_the_image(g):
     for i in (0, 1, 2):
         vector = bank.vector(i * 16 + 7)  # latent i, position (1, 3): the layer is the same everywhere
         original = g.sample(3, seed=5)[i]
-        values, everywhere = tiled(vector, bank.layer, 1)
+        values, everywhere = tiled(vector, bank.layer, 0)
         with writing(module_at(g.net, bank.layer), values, everywhere):
             torch.testing.assert_close(g(g.latents(3, seed=5))[i], original)
 
@@ -89,7 +123,7 @@ def test_painting_changes_the_region_and_nothing_beyond_g_s_receptive_field(g):
     bank = collect(g, "conv1", n=4, seed=0)
     labels = torch.zeros(4, 4, dtype=torch.long)
     labels[0, 0] = 1  # paint conv1's top-left cell only
-    strokes = {"#000000": None, "#ffffff": Stroke(bank.vector(40) * 5, 1)}
+    strokes = {"#000000": None, "#ffffff": Stroke(bank.vector(40) * 5, 0)}
     base, image = paint(g, bank, labels, ["#000000", "#ffffff"], strokes, base_seed=2)
     changed = (image - base).abs().amax(0) > 0
     assert changed[:3, :3].any()  # cell (0, 0) reaches output rows and columns 0..2
@@ -98,13 +132,14 @@ def test_painting_changes_the_region_and_nothing_beyond_g_s_receptive_field(g):
 
 def test_painting_errors_are_one_line(g):
     bank = collect(g, "conv1", n=1, seed=0)
-    with pytest.raises(InspectError, match=r"map colours \['#ff0000'\] are not in the palette"):
+    with pytest.raises(InspectError, match=r"1 map colours are not in the palette \(#ff0000; palette"):
         paint(g, bank, torch.zeros(4, 4, dtype=torch.long), ["#ff0000"], {"#000000": None})
     with pytest.raises(InspectError, match=r"vector id 16 is out of range: this bank holds ids 0 to 15"):
         bank.vector(16)
-    for bad in (0, 5):
+    for bad in (-1, 4):
         with pytest.raises(
-            InspectError, match=rf"grid size {bad} is invalid: must be an integer from 1 to 4"
+            InspectError,
+            match=rf"grid size {bad} is invalid: must be 0 \(full replace\) or a block size from 1 to 3",
         ):
             tiled(bank.vector(0), bank.layer, bad)
 
@@ -206,9 +241,95 @@ def test_every_command_runs_on_a_checkpoint(digits_ckpt, capsys):
     (tmp / "palette.yaml").write_text("'#000000': keep\n'#ff0000': {cluster: 1, grid: 2}\n")
     paint_main([str(ckpt), "--vectors", str(tmp / "v.pt"), "--map", str(tmp / "map.png"),
                 "--palette", str(tmp / "palette.yaml"), "--out", str(tmp / "p.png")])  # fmt: skip
-    for name in ("g.png", "i.png", "i_smoothness.png", "n.png", "p.png"):
-        assert (tmp / name).stat().st_size > 1000, name
     assert Image.open(tmp / "i.gif").format == "GIF"
+    import json
+
+    ranking = json.loads((tmp / "g.json").read_text())
+    scores = [r["tileability"] for r in ranking["ranking"]]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert all(-1 <= x <= 1 for x in scores) and ranking["extractor"].startswith("d ")
+    assert Image.open(tmp / "g.png").size[0] > Image.open(tmp / "g.png").size[1]  # 6 columns, 3 rows
+
+
+def test_interpolation_frames_meet_once_at_each_joint():
+    from mmagan.inspect.paths import latent_path
+
+    ends = [torch.randn(8, generator=torch.Generator().manual_seed(s)) for s in range(3)]
+    path = latent_path(ends, 6)
+    assert len(path) == 11  # (6 - 1) * 2 + 1
+    assert (frame_distances(path) > 0).all()  # no repeated frame, so no zero in the smoothness plot
+    torch.testing.assert_close(path[5], ends[1])
+
+
+def test_neighbours_command_finds_training_images_at_distance_zero(digits_ckpt, monkeypatch):
+    """Queries that are training images (in G's range) come back first, at distance 0, and
+    different queries have different neighbours."""
+    import json
+
+    from omegaconf import OmegaConf
+
+    from mmagan.data import build_datamodule
+    from mmagan.inspect.cli import inspect_main
+    from mmagan.inspect.neighbours import to_unit
+    from mmagan.runs.checkpoints import load_generator
+
+    ckpt, tmp = digits_ckpt
+    dm = build_datamodule(OmegaConf.create(load_generator(ckpt).config).data, batches_per_step=1)
+    dm.prepare_data()
+    dm.setup("fit")
+    chosen = [5, 60, 123]
+    queries = to_unit(dm.train_set.__getitems__(chosen))
+    monkeypatch.setattr(Sampler, "sample", lambda self, n, seed=0: queries[:n])
+    inspect_main(["neighbours", str(ckpt), "--samples", "3", "--k", "2", "--out", str(tmp / "nn.png")])
+    found = json.loads((tmp / "nn.json").read_text())
+    assert [row[0] for row in found["neighbours"]] == chosen
+    assert [row[0] for row in found["distances"]] == [0.0, 0.0, 0.0]
+    assert all(row[1] > 0 for row in found["distances"])
+
+
+def test_layers_show_module_types_and_g_s_output_is_refused(digits_ckpt, capsys, caplog):
+    from mmagan.inspect.cli import inspect_main
+
+    ckpt, tmp = digits_ckpt
+    inspect_main(["layers", str(ckpt)])
+    listing = capsys.readouterr().out.splitlines()
+    assert any("main.5" in line and "ReLU" in line for line in listing)
+    tanh = next(line.split() for line in listing if "Tanh" in line)
+    with pytest.raises(SystemExit) as e:
+        inspect_main(["vectors", str(ckpt), "--layer", tanh[1], "--out", str(tmp / "x.pt")])
+    assert e.value.code == 2 and "is G's output (the image itself): pick a hidden layer" in caplog.text
+
+
+def test_palette_and_map_errors_and_snapping(g, tmp_path, caplog):
+    import logging
+
+    from PIL import Image
+
+    from mmagan.inspect.paint import read_map, read_palette
+
+    bank = collect(g, "conv1", n=1, seed=0)
+    (tmp_path / "p.yaml").write_text("'#ff0000': 5\n")
+    with pytest.raises(
+        InspectError, match=r"palette #ff0000: 5 is invalid: give \{vector: <id>, grid: <g>\}"
+    ):
+        read_palette(tmp_path / "p.yaml", bank)
+    (tmp_path / "p.yaml").write_text("'#ff0000': {vector: 1, grid: -2}\n")
+    with pytest.raises(InspectError, match=r"grid -2 is invalid"):
+        read_palette(tmp_path / "p.yaml", bank)
+    # An anti-aliased edge: (250, 5, 5) and (10, 0, 0) next to pure red and black
+    image = Image.new("RGB", (4, 4), (0, 0, 0))
+    image.putpixel((0, 0), (255, 0, 0))
+    image.putpixel((1, 0), (250, 5, 5))
+    image.putpixel((2, 0), (10, 0, 0))
+    image.putpixel((3, 0), (128, 128, 0))  # far from both: stays its own colour
+    image.save(tmp_path / "m.png")
+    _, colours = read_map(tmp_path / "m.png")
+    assert len(colours) == 5
+    with caplog.at_level(logging.INFO, logger="mmagan"):
+        labels, colours = read_map(tmp_path / "m.png", ["#000000", "#ff0000"], snap=20)
+    assert colours == ["#000000", "#808000", "#ff0000"]
+    assert labels[0].tolist() == [2, 2, 0, 1]
+    assert "2 of 16 map pixels snapped" in caplog.text
 
 
 def test_command_errors_are_one_line_and_exit_2(digits_ckpt, caplog):

@@ -26,14 +26,24 @@ from torch import Tensor
 
 from mmagan.errors import CheckpointError, exit_on_user_error
 from mmagan.inspect.figures import image_table, line_plot, save_gif
-from mmagan.inspect.gallery import GRIDS, tileability, visualize
-from mmagan.inspect.layers import InspectError, list_layers
-from mmagan.inspect.neighbours import nearest
+from mmagan.inspect.gallery import (
+    EXTRACTORS,
+    GRIDS,
+    TILEABILITY_GRID,
+    d_features,
+    gallery_images,
+    inception_features,
+    pixel_features,
+    tileability,
+)
+from mmagan.inspect.layers import InspectError, list_layers, require_file
+from mmagan.inspect.neighbours import nearest, to_unit
 from mmagan.inspect.paint import paint, read_map, read_palette
-from mmagan.inspect.paths import PATHS, frame_distances
+from mmagan.inspect.paths import PATHS, frame_distances, latent_path
 from mmagan.inspect.style import draw_noise, draw_style_mixing, draw_truncation
 from mmagan.inspect.vectors import VectorBank, collect
 from mmagan.runs.checkpoints import load_discriminator, load_generator
+from mmagan.runs.files import write_json
 from mmagan.sampler import Sampler
 
 log = logging.getLogger("mmagan")
@@ -55,7 +65,7 @@ def head_activations(ckpt: Path, g: Sampler, images: Tensor) -> Tensor | None:
 
 def cmd_layers(args, g: Sampler) -> None:
     for layer in list_layers(g.net, g.latent_dim):
-        print(f"{layer.index:>3}  {layer.path:<24} {tuple(layer.shape)}")
+        print(f"{layer.index:>3}  {layer.path:<24} {layer.kind:<20} {tuple(layer.shape)}")
 
 
 def cmd_vectors(args, g: Sampler) -> None:
@@ -64,26 +74,66 @@ def cmd_vectors(args, g: Sampler) -> None:
     log.info("%d vectors of layer %s %s -> %s", len(bank), bank.layer.path, bank.layer.shape, args.out)
 
 
-def cmd_gallery(args, g: Sampler) -> None:
-    bank = VectorBank.load(args.vectors)
+def feature_extractor(args, g: Sampler):
+    """The --extractor's features and its name; `auto`: the run's own D where the checkpoint has
+    one, else pixels."""
+    name = args.extractor
+    if name in ("auto", "d"):
+        try:
+            d, objective = load_discriminator(args.checkpoint)
+            return d_features(d, objective.packing), "d (the run's discriminator, before its heads)"
+        except CheckpointError as e:
+            if name == "d":
+                raise InspectError(
+                    f"--extractor d: {args.checkpoint} is an exported generator without D; use pixels"
+                ) from e
+            name = "pixels"
+    if name == "inception":
+        return inception_features(args.inception_weights), "inception (torch-fidelity pool features)"
+    return pixel_features, "pixels"
+
+
+def candidate_ids(args, bank: VectorBank) -> list[int]:
     if args.ids:
         ids = [int(i) for i in args.ids.split(",")]
-        vectors = torch.stack([bank.vector(i) for i in ids])
-    else:
-        vectors = bank.cluster_centres(args.clusters)
-        ids = [int((bank.vectors == v).all(1).nonzero()[0]) for v in vectors]
-    scores = tileability(g, bank, ids)
-    order = scores.argsort(descending=True)
-    z = g.latents(1, seed=args.base_seed)
-    images = torch.stack([visualize(g, bank, vectors[i], z) for i in order])
-    top, bottom = int(order[0]), int(order[-1])
+        for i in ids:
+            bank.vector(i)  # an id out of range is one line
+        return ids
+    if args.random:
+        if not 1 <= args.random <= len(bank):
+            raise InspectError(f"--random {args.random} is invalid: the bank holds {len(bank)} vectors")
+        return torch.randperm(len(bank), generator=torch.Generator().manual_seed(args.seed))[
+            : args.random
+        ].tolist()
+    return [int((bank.vectors == v).all(1).nonzero()[0]) for v in bank.cluster_centres(args.clusters)]
+
+
+def cmd_gallery(args, g: Sampler) -> None:
+    bank = VectorBank.load(args.vectors)
+    grids = tuple(int(x) for x in args.grids.split(","))
+    ids = candidate_ids(args, bank)
+    features, extractor = feature_extractor(args, g)
+    scores = tileability(g, bank, ids, features)
+    order = scores.argsort(descending=True).tolist()
+    shown = order if len(order) <= 2 * args.show else order[: args.show] + order[-args.show :]
+    images = gallery_images(g, bank, [ids[i] for i in shown], args.base_seed, grids)
     labels = []
-    for i in order.tolist():
-        mark = " (most tileable)" if i == top else " (least tileable)" if i == bottom else ""
+    for i in shown:
+        mark = " (most tileable)" if i == order[0] else " (least tileable)" if i == order[-1] else ""
         labels.append(f"id {ids[i]}: {scores[i]:.2f}{mark}")
-    title = f"layer {bank.layer.path}: vectors written on a lattice of spacing g; tileability in pixels"
-    image_table(images, Path(args.out), labels, [f"g={k}" if k > 1 else "full" for k in GRIDS], title)
-    log.info("gallery -> %s", args.out)
+    title = (
+        f"layer {bank.layer.path}: the vector in g x g blocks (gaps of G's own activations between them); "
+        f"tileability = cos(block {TILEABILITY_GRID}, full) in {extractor} features, "
+        f"{len(ids)} vectors ranked"
+    )
+    columns = ["source (patch marked)", "base", "full"] + [f"block {k}" for k in grids]
+    image_table(images, Path(args.out), labels, columns, title)
+    ranking = [{"id": ids[i], "tileability": float(scores[i])} for i in order]
+    write_json(
+        Path(args.out).with_suffix(".json"),
+        {"extractor": extractor, "layer": bank.layer.path, "ranking": ranking},
+    )
+    log.info("gallery -> %s (ranking by %s in %s)", args.out, extractor, Path(args.out).with_suffix(".json"))
 
 
 def cmd_interpolate(args, g: Sampler) -> None:
@@ -93,7 +143,7 @@ def cmd_interpolate(args, g: Sampler) -> None:
             f"--seeds {args.seeds} --steps {args.steps}: a path needs two seeds or more and 2 steps or more"
         )
     ends = [g.latents(1, seed=s)[0] for s in seeds]
-    path = torch.cat([PATHS[args.path](a, b, args.steps) for a, b in zip(ends, ends[1:])])
+    path = latent_path(ends, args.steps, args.path)
     frames = g(path)
     out = Path(args.out)
     heads = head_activations(Path(args.checkpoint), g, frames)
@@ -124,8 +174,8 @@ def cmd_neighbours(args, g: Sampler) -> None:
     dm.setup("fit")
     samples = g.sample(args.samples, seed=args.seed)
     train = dm.train_set
-    to_unit = (lambda x: x.float() / 127.5 - 1) if samples.ndim == 4 else (lambda x: x.float())
-    _, idx = nearest(samples, train, k=args.k, features=lambda x: to_unit(x).flatten(1))
+    # Samples are G's [-1, 1] output already; only the stored training images need converting.
+    distances, idx = nearest(samples, train, k=args.k, features=lambda x: to_unit(x).flatten(1))
     rows = [torch.cat([s[None], to_unit(train.__getitems__(i.tolist()))]) for s, i in zip(samples, idx)]
     image_table(
         torch.stack(rows),
@@ -134,15 +184,20 @@ def cmd_neighbours(args, g: Sampler) -> None:
         ["generated"] + [f"#{j + 1} nearest" for j in range(args.k)],
         "nearest training images (pixels)",
     )
-    log.info("nearest neighbours -> %s", args.out)
+    write_json(
+        Path(args.out).with_suffix(".json"),
+        {"neighbours": idx.tolist(), "distances": distances.tolist(), "feature_space": "pixels in [-1, 1]"},
+    )
+    log.info("nearest neighbours -> %s (indices in %s)", args.out, Path(args.out).with_suffix(".json"))
 
 
 def cmd_paint(args, g: Sampler) -> None:
     bank = VectorBank.load(args.vectors) if args.vectors else collect(g, args.layer, args.latents, 0)
     if args.layer is not None and str(args.layer) not in (bank.layer.path, str(bank.layer.index)):
         raise InspectError(f"--vectors were collected at layer {bank.layer.path}, not {args.layer}")
-    labels, colours = read_map(args.map)
+    require_file(args.map, "--map")
     strokes = read_palette(args.palette, bank, args.clusters)
+    labels, colours = read_map(args.map, list(strokes), args.snap)
     if args.grid is not None:
         strokes = {c: (s if s is None else type(s)(s.vector, args.grid)) for c, s in strokes.items()}
     base, image = paint(g, bank, labels, colours, strokes, args.base_seed)
@@ -150,6 +205,8 @@ def cmd_paint(args, g: Sampler) -> None:
     map_image = F.interpolate(rgb, size=base.shape[-2:], mode="nearest")[0] / 127.5 - 1
     images = torch.stack([base, map_image[: base.shape[0]], image])[None]
     heads = head_activations(Path(args.checkpoint), g, images[0])
+    if heads is not None:  # D judges images, not the colour map: no bars under it
+        heads[1] = float("nan")
     image_table(
         images,
         Path(args.out),
@@ -189,11 +246,24 @@ def inspect_main(argv: list[str] | None = None) -> None:
     p.add_argument("--latents", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="vectors.pt")
-    p = sub.add_parser("gallery", help="vectors made visible at grid sizes 1-4, ranked by tileability")
+    p = sub.add_parser(
+        "gallery", help="vectors made visible by full and block grid replace, ranked by tileability"
+    )
     _common(p)
     p.add_argument("--vectors", required=True)
-    p.add_argument("--clusters", type=int, default=8)
+    p.add_argument("--clusters", type=int, default=8, help="rank this many k-means representatives")
+    p.add_argument("--random", type=int, default=0, help="rank this many random vectors instead (e.g. 300)")
     p.add_argument("--ids", default=None, help="comma-separated vector ids instead of cluster centres")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random")
+    p.add_argument("--show", type=int, default=4, help="rows: the N most and N least tileable")
+    p.add_argument("--grids", default=",".join(map(str, GRIDS)), help="block sizes of the columns")
+    p.add_argument(
+        "--extractor",
+        choices=["auto", *EXTRACTORS],
+        default="auto",
+        help="features for tileability; auto: d for training checkpoints, pixels for exported generators",
+    )
+    p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
     p.add_argument("--base-seed", type=int, default=0)
     p.add_argument("--out", default="gallery.png")
     p = sub.add_parser("interpolate", help="images along latent paths, a GIF and a smoothness plot")
@@ -245,7 +315,9 @@ def paint_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layer", default=None, help="module path or index (default: that of --vectors)")
     parser.add_argument("--map", required=True, help="a PNG whose colours are labels")
     parser.add_argument(
-        "--palette", required=True, help="YAML: '#rrggbb': {vector: id | cluster: k, grid: g} or keep"
+        "--palette",
+        required=True,
+        help="YAML: '#rrggbb': {vector: id | cluster: k, grid: g} or keep; g: 0 full, 1.. block size",
     )
     parser.add_argument(
         "--vectors", default=None, help="a file from `mmagan-inspect vectors` (default: collect now)"
@@ -254,7 +326,15 @@ def paint_main(argv: list[str] | None = None) -> None:
         "--latents", type=int, default=32, help="latents to collect vectors from without --vectors"
     )
     parser.add_argument("--clusters", type=int, default=8)
-    parser.add_argument("--grid", type=int, default=None, help="one grid size for every colour")
+    parser.add_argument(
+        "--grid", type=int, default=None, help="one grid size for every colour (0: full, 1..: block size)"
+    )
+    parser.add_argument(
+        "--snap",
+        type=float,
+        default=0.0,
+        help="map colours within this RGB distance of a palette colour count as it (anti-aliased maps)",
+    )
     parser.add_argument("--base-seed", type=int, default=0)
     parser.add_argument("--out", default="painted.png")
     args = parser.parse_args(argv)

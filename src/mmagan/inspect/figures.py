@@ -42,8 +42,16 @@ def image_table(
                 ax.set_ylabel(row_labels[r], fontsize=7)
             if heads is not None:
                 bars = axes[r * per_row + 1, c]
-                bars.bar(range(heads.shape[-1]), heads[r, c].cpu().numpy(), color="tab:blue")
-                bars.set_ylim(0, 1), bars.set_xticks([]), bars.tick_params(labelsize=5)
+                values = heads[r, c].cpu().numpy()
+                if np.isnan(values).all():  # not an image D judges (a colour map)
+                    bars.axis("off")
+                    continue
+                k = len(values)
+                bars.bar(range(k), values, color="tab:blue")
+                bars.set_ylim(0, 1), bars.tick_params(labelsize=4)
+                bars.set_xticks(range(k), [str(i) for i in range(k)] if k <= 16 else [""] * k)
+                if c == 0:
+                    bars.set_ylabel("D_k(x)\nby head k", fontsize=5)
     if title:
         fig.suptitle(title, fontsize=8)
     fig.tight_layout()

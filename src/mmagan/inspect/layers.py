@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from mmagan.errors import InspectError  # noqa: F401 - the inspect modules raise it from here
 
@@ -16,6 +16,8 @@ class Layer:
     index: int
     path: str
     shape: tuple[int, ...]  # (C, H, W) of one sample's output
+    kind: str = ""  # the module's class, e.g. ReLU: what the output is
+    is_output: bool = False  # its output is G's output (the image): nothing left to decode it
 
     @property
     def spatial(self) -> bool:
@@ -25,11 +27,11 @@ class Layer:
 @torch.no_grad()
 def list_layers(net: nn.Module, latent_dim: int) -> list[Layer]:
     """Every submodule of G that outputs a tensor, in the order a forward pass reaches it."""
-    seen: list[tuple[str, tuple[int, ...]]] = []
+    seen: list[tuple[str, str, Tensor]] = []
     hooks = [
         module.register_forward_hook(
             lambda m, i, out, path=path: (
-                seen.append((path, tuple(out.shape[1:]))) if torch.is_tensor(out) else None
+                seen.append((path, type(m).__name__, out)) if torch.is_tensor(out) else None
             )
         )
         for path, module in net.named_modules()
@@ -39,12 +41,14 @@ def list_layers(net: nn.Module, latent_dim: int) -> list[Layer]:
     try:
         net.eval()
         device = next(iter(net.parameters())).device
-        net(torch.zeros(1, latent_dim, device=device))
+        result = net(torch.zeros(1, latent_dim, device=device))
     finally:
         net.train(was_training)
         for h in hooks:
             h.remove()
-    return [Layer(i, path, shape) for i, (path, shape) in enumerate(seen)]
+    return [
+        Layer(i, path, tuple(out.shape[1:]), kind, out is result) for i, (path, kind, out) in enumerate(seen)
+    ]
 
 
 def find_layer(net: nn.Module, latent_dim: int, name: str | int) -> Layer:
@@ -57,6 +61,8 @@ def find_layer(net: nn.Module, latent_dim: int, name: str | int) -> Layer:
         raise InspectError(f"layer {name!r} is not a layer of this generator; its layers: {listing}")
     if not match[0].spatial:
         raise InspectError(f"layer {name!r} outputs {list(match[0].shape)}, not (C, H, W): pick a conv layer")
+    if match[0].is_output:
+        raise InspectError(f"layer {name!r} is G's output (the image itself): pick a hidden layer before it")
     return match[0]
 
 

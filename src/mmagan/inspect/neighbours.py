@@ -9,6 +9,11 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 
+def to_unit(x: Tensor) -> Tensor:
+    """Images in G's range [-1, 1]: stored uint8 images converted, G's samples as they are."""
+    return x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
+
+
 @torch.no_grad()
 def nearest(
     queries: Tensor,
@@ -29,7 +34,8 @@ def nearest(
     for start in range(0, n, batch_size):
         idx = list(range(start, min(n, start + batch_size)))
         batch = train[start : start + len(idx)] if isinstance(train, Tensor) else train.__getitems__(idx)
-        d = torch.cdist(q, embed(batch))
+        # Exact differences, not the matrix-product shortcut: a training image is at distance 0.
+        d = torch.cdist(q, embed(batch), compute_mode="donot_use_mm_for_euclid_dist")
         d_all = torch.cat([best_d, d], 1)
         i_all = torch.cat([best_i, torch.tensor(idx).expand(len(q), -1)], 1)
         best_d, order = d_all.topk(k, dim=1, largest=False)

@@ -1,5 +1,6 @@
 """Activation vectors written back into a layer of G with a forward hook (no copy of the nets):
-everywhere, on a lattice of spacing g, or into the labelled regions of a map (painting)."""
+everywhere (full replace), in g x g blocks (grid replace), or into the labelled regions of a map
+(painting)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,31 @@ from torch import Tensor, nn
 
 from mmagan.inspect.layers import InspectError, Layer
 
+# Grid size 0: the vector everywhere (full replace).
+FULL = 0
+
+
+def _block_axis(n: int, g: int, device) -> Tensor:
+    """(n,) bool: rows (or columns) inside a block. Blocks start at 0, g+1, 2(g+1), ... while the
+    start is below n - g, and cover g positions each: a one-position gap of G's own activations
+    follows every block (Herdt and Maass's grid replace)."""
+    inside = torch.zeros(n, dtype=torch.bool, device=device)
+    for start in range(0, n - g, g + 1):
+        inside[start : start + g] = True
+    return inside
+
 
 def grid_mask(height: int, width: int, g: int, device: torch.device | str = "cpu") -> Tensor:
-    """(H, W) bool: True on the lattice {(y, x): y % g == 0 and x % g == 0}; g = 1 is everywhere."""
-    if not isinstance(g, int) or g < 1 or g > max(height, width):
-        raise InspectError(f"grid size {g!r} is invalid: must be an integer from 1 to {max(height, width)}")
-    ys = torch.arange(height, device=device) % g == 0
-    xs = torch.arange(width, device=device) % g == 0
-    return ys[:, None] & xs[None, :]
+    """(H, W) bool: where grid replace with block size g writes; g = 0 (FULL) is everywhere.
+    Block size 1 is every other position in both directions."""
+    largest = min(height, width) - 1
+    if not isinstance(g, int) or isinstance(g, bool) or g < 0 or g > largest:
+        raise InspectError(
+            f"grid size {g!r} is invalid: must be 0 (full replace) or a block size from 1 to {largest}"
+        )
+    if g == FULL:
+        return torch.ones(height, width, dtype=torch.bool, device=device)
+    return _block_axis(height, g, device)[:, None] & _block_axis(width, g, device)[None, :]
 
 
 @contextmanager
@@ -37,7 +55,7 @@ def writing(module: nn.Module, vectors: Tensor, mask: Tensor) -> Iterator[None]:
 
 
 def tiled(vector: Tensor, layer: Layer, g: int) -> tuple[Tensor, Tensor]:
-    """(vectors, mask) that write one C-vector at every lattice point of spacing g."""
+    """(vectors, mask) that write one C-vector in g x g blocks (g = 0: everywhere)."""
     c, h, w = layer.shape
     if vector.shape != (c,):
         raise InspectError(

@@ -31,7 +31,7 @@ class VectorBank:
 
     def save(self, path: str | Path) -> Path:
         data = {
-            "layer": [self.layer.index, self.layer.path, list(self.layer.shape)],
+            "layer": [self.layer.index, self.layer.path, list(self.layer.shape), self.layer.kind],
             "vectors": self.vectors,
             "index": self.index,
             "seed": self.seed,
@@ -42,8 +42,8 @@ class VectorBank:
     def load(cls, path: str | Path) -> VectorBank:
         require_file(path, "--vectors")
         data = torch.load(path, map_location="cpu", weights_only=True)
-        index, name, shape = data["layer"]
-        return cls(Layer(index, name, tuple(shape)), data["vectors"], data["index"], data["seed"])
+        index, name, shape, *kind = data["layer"]  # files written before the module type was kept lack it
+        return cls(Layer(index, name, tuple(shape), *kind), data["vectors"], data["index"], data["seed"])
 
     def cluster_centres(self, k: int, seed: int = 0) -> Tensor:
         """k representatives (k-means centres, scikit-learn), each snapped to its nearest real
