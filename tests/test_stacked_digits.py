@@ -146,3 +146,16 @@ def test_loading_the_cached_classifier_leaves_the_random_stream_alone(tmp_path):
         load_or_train(tmp_path / "clf.pt", train, test, epochs=1)
         states.append(torch.get_rng_state())
     assert torch.equal(states[0], states[1])
+
+
+def test_single_digits_are_one_grayscale_training_digit_with_ten_modes(tmp_path, classifiers):
+    dm = stacked(tmp_path, name="digits", num_samples=300, seed=1, classifier_dir=classifiers)
+    digits, labels = load_digits("sklearn", "", train=True)
+    assert dm.sample_shape == (1, 32, 32)
+    batch = dm.train_set.__getitems__(list(range(300)))
+    assert batch.shape == (300, 1, 32, 32) and batch.dtype == torch.uint8
+    assert torch.equal(batch[:, 0], digits[dm.train_set.triples[:, 0]])
+    # The counter reads one digit per sample: 10 modes; real digits cover them, uniformly enough.
+    figures = stacked_mode_figures(triple_labels(batch.float() / 127.5 - 1, dm.classify_channels), 10)
+    assert figures["modes"] == 10 and figures["kl"] < 0.05
+    assert triple_labels(stacks_of(torch.tensor([[7], [3]])), intensity_label).tolist() == [7, 3]

@@ -1,5 +1,6 @@
 """Stacked MNIST and stacked digits: three digits as the R, G and B channels, so 1000 modes
-whose coverage a digit classifier can count."""
+whose coverage a digit classifier can count; `digits`: one grayscale digit per sample (10 modes),
+data whose samples a reader recognises at 32 px on the CPU (the inspection and StyleGAN figures)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from mmagan.data.images import ImageDataModule
 from mmagan.errors import ConfigError
 from mmagan.metrics.digit_classifier import DigitClassifier, load_or_train
 
-#: data.name -> (digit set, classifier epochs: enough for >= 98% on MNIST, converged on 8x8 digits)
-STACKED = {"stacked_mnist": ("mnist", 3), "stacked_digits": ("sklearn", 40)}
+#: data.name -> (digit set, classifier epochs: enough for >= 98% on MNIST, converged on 8x8 digits,
+#: digits stacked per sample: its channels)
+STACKED = {"stacked_mnist": ("mnist", 3, 3), "stacked_digits": ("sklearn", 40, 3), "digits": ("sklearn", 40, 1)}
 
 
 class StackedDigits(Dataset):
-    """`triples[i]` indexes the three digits stacked into sample i; built per batch, not stored."""
+    """`triples[i]` indexes the digits stacked into sample i (three, or one for `digits`); built
+    per batch, not stored."""
 
     def __init__(self, digits: Tensor, triples: Tensor) -> None:
         self.digits, self.triples = digits, triples
@@ -53,12 +56,12 @@ class StackedDigitsDataModule(ImageDataModule):
     ) -> None:
         if name not in STACKED:
             raise ConfigError(f"data.name={name!r} is not a stacked data set; known: {sorted(STACKED)}")
-        super().__init__(resolution=32, **kwargs)
+        super().__init__(resolution=32, channels=STACKED[name][2], **kwargs)
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
             raise ConfigError(f"data.num_samples={num_samples!r} is invalid: must be an integer >= 1")
         self.check_size(num_samples, f"data.num_samples={num_samples}: the stacked set")
         self.name, self.root, self.download = name, Path(root), download
-        self.digit_set, self.classifier_epochs = STACKED[name]
+        self.digit_set, self.classifier_epochs, self.stack = STACKED[name]
         self.num_samples, self.seed = num_samples, seed
         self.classifier_path = Path(classifier_dir) / f"{name}.pt"
         self.classifier: DigitClassifier | None = None
@@ -81,7 +84,7 @@ class StackedDigitsDataModule(ImageDataModule):
             return
         digits, _ = self._digits(True)
         g = torch.Generator().manual_seed(self.seed)
-        triples = torch.randint(len(digits), (self.num_samples, 3), generator=g)
+        triples = torch.randint(len(digits), (self.num_samples, self.stack), generator=g)
         self.train_set = StackedDigits(digits, triples)
         if self.classifier is None:
             self._load_classifier()
