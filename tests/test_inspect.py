@@ -375,3 +375,22 @@ def test_missing_input_files_are_one_line(digits_ckpt, tmp_path, caplog):
     with pytest.raises(SystemExit) as e:
         paint_main([str(ckpt), "--layer", "main.5", "--map", str(tmp_path / "m.png"), "--palette", "p.yaml"])
     assert e.value.code == 2 and "--map " in caplog.text and "m.png is not a file" in caplog.text
+
+
+def test_layer_sweep_scores_every_hidden_spatial_layer(digits_ckpt):
+    import json
+
+    from mmagan.inspect.cli import inspect_main
+    from mmagan.inspect.layer_sweep import sweepable
+    from mmagan.inspect.layers import list_layers
+    from mmagan.runs.checkpoints import load_generator
+
+    ckpt, tmp = digits_ckpt
+    inspect_main(["sweep", str(ckpt), "--latents", "2", "--vectors", "5", "--out", str(tmp / "sw.png")])
+    found = json.loads((tmp / "sw.json").read_text())
+    g = load_generator(ckpt)
+    expected = [layer.path for layer in sweepable(list_layers(g.net, g.latent_dim))]
+    assert [entry["path"] for entry in found["layers"]] == expected and expected
+    assert all(not entry["kind"] == "Tanh" for entry in found["layers"])  # G's output is not swept
+    assert all(-1 <= e["quartiles"][0] <= e["median"] <= e["quartiles"][1] <= 1 for e in found["layers"])
+    assert len(list(tmp.glob("sw_*.png"))) == len(expected)

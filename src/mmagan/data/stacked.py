@@ -18,7 +18,11 @@ from mmagan.metrics.digit_classifier import DigitClassifier, load_or_train
 
 #: data.name -> (digit set, classifier epochs: enough for >= 98% on MNIST, converged on 8x8 digits,
 #: digits stacked per sample: its channels)
-STACKED = {"stacked_mnist": ("mnist", 3, 3), "stacked_digits": ("sklearn", 40, 3), "digits": ("sklearn", 40, 1)}
+STACKED = {
+    "stacked_mnist": ("mnist", 3, 3),
+    "stacked_digits": ("sklearn", 40, 3),
+    "digits": ("sklearn", 40, 1),
+}
 
 
 class StackedDigits(Dataset):

@@ -2,7 +2,9 @@
 
 mmagan-inspect layers CKPT
 mmagan-inspect vectors CKPT --layer main.5 --latents 64 [--seed 0] --out vectors.pt
-mmagan-inspect gallery CKPT --vectors vectors.pt [--clusters 8 | --ids 3,17] [--base-seed 0] --out gallery.png
+mmagan-inspect gallery CKPT --vectors vectors.pt [--clusters 8 | --random 300 | --ids 3,17] [--show 4]
+               [--grids 1,2,3] [--extractor auto|d|inception|pixels] [--base-seed 0] --out gallery.png
+mmagan-inspect sweep CKPT [--latents 8] [--vectors 64] [--extractor auto|d|inception|pixels] --out sweep.png
 mmagan-inspect interpolate CKPT --seeds 0,1 [--steps 10] [--path spherical] --out interp.png
 mmagan-inspect neighbours CKPT [--samples 8] [--k 4] --out neighbours.png
 mmagan-inspect style-mixing CKPT [--seed 0] [--psi 1] --out style_mixing.png     (net=stylegan)
@@ -136,6 +138,20 @@ def cmd_gallery(args, g: Sampler) -> None:
     log.info("gallery -> %s (ranking by %s in %s)", args.out, extractor, Path(args.out).with_suffix(".json"))
 
 
+def cmd_sweep(args, g: Sampler) -> None:
+    from mmagan.inspect.layer_sweep import distribution_figure, layer_galleries, summary, sweep
+
+    features, extractor = feature_extractor(args, g)
+    results = sweep(g, features, args.latents, args.vectors, args.seed)
+    if not results:
+        raise InspectError("this generator has no hidden spatial layer large enough for block grid replace")
+    out = Path(args.out)
+    distribution_figure(results, out, extractor)
+    galleries = layer_galleries(g, results, out, args.base_seed)
+    write_json(out.with_suffix(".json"), summary(results, extractor))
+    log.info("layer sweep -> %s, %d layer galleries, %s", out, len(galleries), out.with_suffix(".json"))
+
+
 def cmd_interpolate(args, g: Sampler) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     if len(seeds) < 2 or args.steps < 2:
@@ -266,6 +282,17 @@ def inspect_main(argv: list[str] | None = None) -> None:
     p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
     p.add_argument("--base-seed", type=int, default=0)
     p.add_argument("--out", default="gallery.png")
+    p = sub.add_parser("sweep", help="tileability at every spatial layer of G, and a gallery per layer")
+    _common(p)
+    p.add_argument(
+        "--latents", type=int, default=8, help="forward passes to collect each layer's vectors from"
+    )
+    p.add_argument("--vectors", type=int, default=64, help="random vectors scored per layer")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--extractor", choices=["auto", *EXTRACTORS], default="auto")
+    p.add_argument("--inception-weights", default=None)
+    p.add_argument("--base-seed", type=int, default=0)
+    p.add_argument("--out", default="sweep.png")
     p = sub.add_parser("interpolate", help="images along latent paths, a GIF and a smoothness plot")
     _common(p)
     p.add_argument("--seeds", default="0,1")
@@ -297,6 +324,7 @@ def inspect_main(argv: list[str] | None = None) -> None:
             "layers": cmd_layers,
             "vectors": cmd_vectors,
             "gallery": cmd_gallery,
+            "sweep": cmd_sweep,
             "interpolate": cmd_interpolate,
             "neighbours": cmd_neighbours,
             "style-mixing": cmd_style_mixing,

@@ -124,7 +124,7 @@ def tileability(
             sampler, bank, bank.vector(i), latents[latent : latent + 1], (FULL, TILEABILITY_GRID)
         )
         a, b = features(torch.stack([block, full]))
-        scores.append(F.cosine_similarity(a.flatten(), b.flatten(), dim=0))
+        scores.append(F.cosine_similarity(a.flatten(), b.flatten(), dim=0).clamp(-1, 1))  # rounding
     return torch.stack(scores)
 
 
