@@ -10,7 +10,8 @@ mmagan-inspect neighbours CKPT [--samples 8] [--k 4] --out neighbours.png
 mmagan-inspect style-mixing CKPT [--seed 0] [--psi 1] --out style_mixing.png     (net=stylegan)
 mmagan-inspect truncation CKPT [--seed 0] --out truncation.png                   (net=stylegan)
 mmagan-inspect noise CKPT [--seed 0] --out noise.png                             (net=stylegan)
-mmagan-paint CKPT --layer main.5 --map map.png --palette palette.yaml [--grid 2] --out painted.png
+mmagan-paint CKPT --layer main.5 --map map.png --palette palette.yaml [--grid 2] [--snap 40] --out painted.png
+mmagan-paint --serve CKPT [--port 8765]                                          (the painting page)
 """
 
 from __future__ import annotations
@@ -341,10 +342,10 @@ def paint_main(argv: list[str] | None = None) -> None:
     )
     _common(parser)
     parser.add_argument("--layer", default=None, help="module path or index (default: that of --vectors)")
-    parser.add_argument("--map", required=True, help="a PNG whose colours are labels")
+    parser.add_argument("--map", default=None, help="a PNG whose colours are labels")
     parser.add_argument(
         "--palette",
-        required=True,
+        default=None,
         help="YAML: '#rrggbb': {vector: id | cluster: k, grid: g} or keep; g: 0 full, 1.. block size",
     )
     parser.add_argument(
@@ -365,10 +366,46 @@ def paint_main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--base-seed", type=int, default=0)
     parser.add_argument("--out", default="painted.png")
+    parser.add_argument("--serve", action="store_true", help="start the painting page instead")
+    parser.add_argument("--port", type=int, default=8765, help="the page's port (with --serve)")
+    parser.add_argument("--host", default="127.0.0.1", help="the page's address (with --serve)")
+    parser.add_argument(
+        "--extractor", choices=["auto", *EXTRACTORS], default="auto", help="tileability features (--serve)"
+    )
+    parser.add_argument("--inception-weights", default=None)
     args = parser.parse_args(argv)
+    if args.serve:
+        run(cmd_serve, args)
+        return
+    if args.map is None or args.palette is None:
+        parser.error("give --map and --palette (or --serve for the painting page)")
     if args.vectors is None and args.layer is None:
         parser.error("give --layer (or --vectors from `mmagan-inspect vectors`)")
     run(cmd_paint, args)
+
+
+def paint_session(args, g: Sampler):
+    """The painting page's session: G, D's heads where the checkpoint has them, the extractor."""
+    from mmagan.inspect.server import PaintSession
+
+    features, extractor = feature_extractor(args, g)
+    d = None
+    if g.config.get("model", {}).get("objective", {}).get("name") == "mmagan":
+        try:
+            d, _ = load_discriminator(args.checkpoint)
+        except CheckpointError:
+            d = None
+    return PaintSession(g, features, extractor, discriminator=d, latents=args.latents)
+
+
+def cmd_serve(args, g: Sampler) -> None:
+    import uvicorn
+
+    from mmagan.inspect.server import create_app
+
+    app = create_app(paint_session(args, g))
+    log.info("painting page: http://%s:%d/ (Ctrl-C stops it)", args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 def run(command, args) -> None:

@@ -29,14 +29,17 @@ class VectorBank:
             raise InspectError(f"vector id {i} is out of range: this bank holds ids 0 to {len(self) - 1}")
         return self.vectors[i]
 
-    def save(self, path: str | Path) -> Path:
-        data = {
+    def state(self) -> dict:
+        """What the file holds (torch.save of this dict)."""
+        return {
             "layer": [self.layer.index, self.layer.path, list(self.layer.shape), self.layer.kind],
             "vectors": self.vectors,
             "index": self.index,
             "seed": self.seed,
         }
-        return atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+    def save(self, path: str | Path) -> Path:
+        return atomic_write(path, lambda tmp: torch.save(self.state(), tmp))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorBank:
