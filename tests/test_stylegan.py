@@ -105,6 +105,68 @@ def test_style_blocks_cover_every_layer_once():
     assert style_blocks(256)["middle"] == (4, 8)  # 16-32 px
 
 
+def test_modulated_4x4_block_is_stylegan2_s_one_styled_conv_and_ws_follow_the_official_map():
+    from mmagan.nets.stylegan import ws_resolutions
+
+    ada, mod = small_g(style_mode="adain"), small_g(style_mode="modulated")
+    assert [len(b) for b in ada.synthesis.blocks] == [2, 2, 2, 2]  # StyleGAN: const styled, then a conv
+    assert [len(b) for b in mod.synthesis.blocks] == [1, 2, 2, 2]  # StyleGAN2: one conv at 4x4
+    assert mod.synthesis.layers[0].weight is not None and ada.synthesis.layers[0].weight is None
+    # Official StyleGAN2 at 32 px: conv1@4 w0, torgb@4 w1; conv0/conv1@8 w1, w2, torgb w3; ... 8 ws.
+    assert mod.num_ws == 8 and mod.synthesis.layer_ws == list(range(7))
+    assert mod.synthesis.rgb_ws == [1, 3, 5, 7]
+    assert ada.synthesis.rgb_ws == [1, 3, 5, 7] and ada.synthesis.layer_ws == list(range(8))
+    assert ws_resolutions(32, "modulated") == [4, 8, 8, 16, 16, 32, 32, 32]
+    assert ws_resolutions(32, "adain") == [4, 4, 8, 8, 16, 16, 32, 32]
+    assert [num_style_layers(r) for r in (32, 64, 128, 256)] == [8, 10, 12, 14]
+    # the style-mixing split follows the map: at 256 px coarse = 4-8 px, middle = 16-32 px
+    assert style_blocks(256, "modulated") == {"coarse": (0, 3), "middle": (3, 7), "fine": (7, 14)}
+    assert style_blocks(256, "adain") == {"coarse": (0, 4), "middle": (4, 8), "fine": (8, 14)}
+    assert style_blocks(32, "modulated") == {"coarse": (0, 1), "middle": (1, 5), "fine": (5, 8)}
+
+
+def upfirdn_numpy(x, up, down, pad):
+    """upfirdn2d by its definition on one (H, W) array: insert up - 1 zeros after each sample, pad,
+    correlate with the normalised [1, 3, 3, 1] outer product (times up^2), keep every down-th."""
+    import numpy as np
+
+    k = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(float)
+    k = k / k.sum() * up * up
+    h, w = x.shape
+    z = np.zeros((h * up, w * up))
+    z[::up, ::up] = x
+    z = np.pad(z, ((pad[0], pad[1]), (pad[0], pad[1])))
+    out = np.zeros((z.shape[0] - 3, z.shape[1] - 3))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (z[i : i + 4, j : j + 4] * k[::-1, ::-1]).sum()
+    return out[::down, ::down]
+
+
+def test_filtered_resampling_equals_a_direct_numpy_upfirdn():
+    from mmagan.nets.resample import downsample2d, upsample2d
+
+    x = torch.randn(2, 3, 8, 6, dtype=torch.float64)
+    up, down = upsample2d(x, "filtered"), downsample2d(x, "filtered")
+    assert up.shape == (2, 3, 16, 12) and down.shape == (2, 3, 4, 3)
+    for n in range(2):
+        for c in range(3):
+            a = x[n, c].numpy()
+            np_up = upfirdn_numpy(a, up=2, down=1, pad=(2, 1))  # StyleGAN2's upsample2d padding
+            np_down = upfirdn_numpy(a, up=1, down=2, pad=(1, 1))  # and downsample2d's
+            torch.testing.assert_close(up[n, c], torch.from_numpy(np_up))
+            torch.testing.assert_close(down[n, c], torch.from_numpy(np_down))
+    # a constant image stays constant inside (the gains keep the mean)
+    ones = torch.ones(1, 1, 8, 8)
+    assert torch.allclose(upsample2d(ones, "filtered")[..., 2:-2, 2:-2], torch.ones(1, 1, 12, 12))
+
+
+def test_resample_auto_is_filtered_for_stylegan2_and_bilinear_for_adain():
+    assert small_g(style_mode="modulated").resample == "filtered"
+    assert small_g(style_mode="adain").resample == "bilinear"
+    assert small_g(style_mode="modulated", resample="bilinear").resample == "bilinear"
+
+
 def test_minibatch_std_appends_the_group_std_for_any_batch_size():
     x = torch.randn(6, 4, 2, 2)  # group 4 does not divide 6: groups of 3
     y = minibatch_std(x, group_size=4)

@@ -15,6 +15,7 @@ from mmagan.data import DATASETS
 from mmagan.errors import ConfigError
 from mmagan.nets import INITS, NETS
 from mmagan.nets.dcgan import D_NORMS, RESOLUTIONS
+from mmagan.nets.resample import RESAMPLES
 from mmagan.objectives import OBJECTIVES
 from mmagan.objectives.mmagan import G_ADVERSARIALS, HINGES, REAL_ASSIGNMENTS
 
@@ -170,6 +171,7 @@ STYLEGAN_KEYS = {
     "channel_base",
     "channel_max",
     "style_mode",
+    "resample",
     "mixing_prob",
     "w_avg_beta",
     "noise_mode",
@@ -197,6 +199,7 @@ def validate_stylegan(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
         check(cfg, n + key, int_at_least(1), "an integer >= 1")
     check(cfg, n + "mapping_lr_mul", lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
     check(cfg, n + "style_mode", one_of(STYLE_MODES), f"one of {list(STYLE_MODES)}")
+    check(cfg, n + "resample", one_of(("auto", *RESAMPLES)), f"one of {['auto', *RESAMPLES]}")
     check(cfg, n + "noise_mode", one_of(NOISE_MODES), f"one of {list(NOISE_MODES)}")
     check(cfg, n + "mixing_prob", lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
     check(cfg, n + "w_avg_beta", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")

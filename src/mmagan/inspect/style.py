@@ -36,7 +36,7 @@ def style_mixing(g: Sampler, rows: int = 3, cols: int = 4, seed: int = 0, psi: f
     blank = torch.zeros_like(img_a[0])
     table = [torch.stack([blank, *img_b])]
     row_labels = ["sources B"]
-    for name, (start, stop) in style_blocks(net.synthesis.resolution).items():
+    for name, (start, stop) in style_blocks(net.synthesis.resolution, net.style_mode).items():
         for i in range(rows):
             mixed = ws_a[i : i + 1].repeat(cols, 1, 1)
             mixed[:, start:stop] = ws_b[:, start:stop]
@@ -78,7 +78,8 @@ def noise_variation(g: Sampler, rows: int = 3, draws: int = 4, std_draws: int = 
 
 def draw_style_mixing(g: Sampler, out: Path, seed: int = 0, psi: float = 1.0) -> Path:
     images, rows, cols = style_mixing(g, seed=seed, psi=psi)
-    blocks = ", ".join(f"{k} {a}-{b - 1}" for k, (a, b) in style_blocks(g.net.synthesis.resolution).items())
+    split = style_blocks(g.net.synthesis.resolution, g.net.style_mode)
+    blocks = ", ".join(f"{k} {a}-{b - 1}" for k, (a, b) in split.items())
     title = f"style mixing (iteration {g.iteration}, psi={psi:g}; styled layers: {blocks})"
     return image_table(images, out, rows, cols, title)
 

@@ -57,6 +57,7 @@ def _stylegan(
         channel_base=cfg.channel_base,
         channel_max=cfg.channel_max,
         style_mode=cfg.style_mode,
+        resample=cfg.resample,
         mixing_prob=cfg.mixing_prob,
         w_avg_beta=cfg.w_avg_beta,
         noise_mode=cfg.noise_mode,
@@ -64,6 +65,12 @@ def _stylegan(
         truncation_cutoff=cfg.truncation_cutoff,
     )
     d = ResidualDiscriminator(
-        resolution, channels * packing, num_heads, cfg.d_channel_base, cfg.d_channel_max, cfg.mbstd_group
+        resolution,
+        channels * packing,
+        num_heads,
+        cfg.d_channel_base,
+        cfg.d_channel_max,
+        cfg.mbstd_group,
+        g.resample,
     )
     return g, d

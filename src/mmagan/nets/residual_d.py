@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmagan.nets.equalized import EqualConv2d, EqualLinear
+from mmagan.nets.resample import downsample2d
 from mmagan.nets.stylegan import channels_at
 
 
@@ -26,17 +26,19 @@ def minibatch_std(x: Tensor, group_size: int, num_channels: int = 1) -> Tensor:
 
 
 class ResidualBlock(nn.Module):
-    """conv 3x3 -> conv 3x3 -> 2x average-pool, beside a pooled 1x1 skip; the sum scaled by 1/sqrt 2."""
+    """conv 3x3 -> conv 3x3 -> 2x downsampling (average pool, or StyleGAN2's FIR filter), beside a
+    downsampled 1x1 skip; the sum scaled by 1/sqrt 2."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, resample: str = "bilinear") -> None:
         super().__init__()
+        self.resample = resample
         self.conv0 = EqualConv2d(c_in, c_in, 3, act=True)
         self.conv1 = EqualConv2d(c_in, c_out, 3, act=True)
         self.skip = EqualConv2d(c_in, c_out, 1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        skip = self.skip(F.avg_pool2d(x, 2))
-        x = F.avg_pool2d(self.conv1(self.conv0(x)), 2)
+        skip = self.skip(downsample2d(x, self.resample))
+        x = downsample2d(self.conv1(self.conv0(x)), self.resample)
         return (skip + x) / math.sqrt(2)
 
 
@@ -49,12 +51,13 @@ class ResidualDiscriminator(nn.Module):
         channel_base: int = 16384,
         channel_max: int = 512,
         mbstd_group: int = 4,
+        resample: str = "bilinear",
     ) -> None:
         super().__init__()
         res = [2**i for i in range(int(math.log2(resolution)), 2, -1)]  # resolution .. 8
         ch = lambda r: channels_at(r, channel_base, channel_max)  # noqa: E731
         self.from_rgb = EqualConv2d(channels, ch(resolution), 1, act=True)
-        self.blocks = nn.Sequential(*[ResidualBlock(ch(r), ch(r // 2)) for r in res])
+        self.blocks = nn.Sequential(*[ResidualBlock(ch(r), ch(r // 2), resample) for r in res])
         self.mbstd_group = mbstd_group
         c4 = ch(4)
         self.conv = EqualConv2d(c4 + (1 if mbstd_group > 0 else 0), c4, 3, act=True)

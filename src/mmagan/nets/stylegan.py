@@ -1,10 +1,12 @@
 """A style-based generator (Karras et al. 2019), with StyleGAN2's weight demodulation as an option.
 
 z -> mapping net -> w; the synthesis net starts from a learned constant 4x4 tensor and doubles the
-resolution per block. Each block has two styled layers, each fed its own copy of w (so that styles
-can be mixed per layer), with per-pixel noise scaled per channel. Every block adds its toRGB output
-to the upsampled image of the blocks below (StyleGAN2's skip outputs). Resolution is fixed at build
-time: no progressive growing (see the README).
+resolution per block. Each block above 4x4 has two styled layers, each fed its own copy of w (so that
+styles can be mixed per layer), with per-pixel noise scaled per channel. At 4x4, StyleGAN (AdaIN)
+styles the constant itself and then one conv; StyleGAN2 (modulated) has one styled conv. Every block
+adds its toRGB output to the upsampled image of the blocks below (StyleGAN2's skip outputs); in
+modulated mode a toRGB takes the w of the next block's first layer, as in the official code.
+Resolution is fixed at build time: no progressive growing (see the README).
 
 The generator's `forward(z)` is all the training step and the metrics call. In training mode it
 tracks w_avg and mixes styles between two latents with probability `mixing_prob`, both on the
@@ -21,6 +23,7 @@ from torch import Tensor, nn
 
 from mmagan.errors import ConfigError
 from mmagan.nets.equalized import EqualConv2d, EqualLinear, lrelu
+from mmagan.nets.resample import upsample2d
 
 STYLE_MODES = ("adain", "modulated")
 NOISE_MODES = ("random", "const", "none")
@@ -38,8 +41,17 @@ def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
 
 
 def num_style_layers(resolution: int) -> int:
-    """Two styled layers per resolution from 4x4 up: 8 at 32 px, 14 at 256 px."""
+    """The ws a generator of this resolution takes: 8 at 32 px, 14 at 256 px (in both modes)."""
     return 2 * (int(math.log2(resolution)) - 1)
+
+
+def ws_resolutions(resolution: int, mode: str = "adain") -> list[int]:
+    """The resolution each w (by index) styles. AdaIN: two per resolution from 4x4. Modulated
+    (StyleGAN2): one at 4x4, two per resolution above it, and a last one for the final toRGB."""
+    n = num_style_layers(resolution)
+    if mode == "modulated":
+        return [min(resolution, 4 * 2 ** ((i + 1) // 2)) for i in range(n)]
+    return [4 * 2 ** (i // 2) for i in range(n)]
 
 
 def normalize_2nd_moment(x: Tensor, eps: float = 1e-8) -> Tensor:
@@ -88,9 +100,10 @@ class StyledLayer(nn.Module):
         mode: str,
         up: bool = False,
         conv: bool = True,
+        resample: str = "bilinear",
     ) -> None:
         super().__init__()
-        self.mode, self.up, self.resolution = mode, up, resolution
+        self.mode, self.up, self.resolution, self.resample = mode, up, resolution, resample
         self.weight = nn.Parameter(torch.randn(c_out, c_in, 3, 3)) if conv else None
         self.weight_gain = 1 / math.sqrt(c_in * 9)
         if mode == "modulated":
@@ -103,7 +116,7 @@ class StyledLayer(nn.Module):
 
     def forward(self, x: Tensor, w: Tensor, noise_mode: str) -> Tensor:
         if self.up:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = upsample2d(x, self.resample)
         if self.mode == "modulated":
             x = modulated_conv2d(x, self.weight * self.weight_gain, self.affine(w), demodulate=True)
         elif self.weight is not None:
@@ -144,26 +157,39 @@ class ToRGB(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """ws (N, num_ws, w_dim) -> image; layer i takes ws[:, i], the toRGB of a block its second w."""
+    """ws (N, num_ws, w_dim) -> image; styled layer i takes ws[:, layer_ws[i]], the toRGB of block
+    b ws[:, rgb_ws[b]]."""
 
     def __init__(
-        self, w_dim: int, resolution: int, channels: int, channel_base: int, channel_max: int, mode: str
+        self,
+        w_dim: int,
+        resolution: int,
+        channels: int,
+        channel_base: int,
+        channel_max: int,
+        mode: str,
+        resample: str = "bilinear",
     ) -> None:
         super().__init__()
-        self.resolution = resolution
+        self.resolution, self.resample = resolution, resample
         self.num_ws = num_style_layers(resolution)
         res = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
         ch = {r: channels_at(r, channel_base, channel_max) for r in res}
         self.const = nn.Parameter(torch.randn(1, ch[4], 4, 4))
-        layers, to_rgb = [], []
+        layers, to_rgb, self.blocks, self.layer_ws, self.rgb_ws = [], [], [], [], []
         for r in res:
-            c_in = ch[4] if r == 4 else ch[r // 2]
-            # At 4x4 the first layer is the constant itself in AdaIN mode (StyleGAN), a conv in StyleGAN2's.
-            layers.append(
-                StyledLayer(c_in, ch[r], w_dim, r, mode, up=r > 4, conv=r > 4 or mode == "modulated")
-            )
-            layers.append(StyledLayer(ch[r], ch[r], w_dim, r, mode))
+            block = []
+            if r == 4 and mode == "adain":  # StyleGAN: the constant styled as it is, then a conv
+                block += [StyledLayer(ch[4], ch[4], w_dim, 4, mode, conv=False)]
+            if r > 4:
+                block += [StyledLayer(ch[r // 2], ch[r], w_dim, r, mode, up=True, resample=resample)]
+            block += [StyledLayer(ch[r], ch[r], w_dim, r, mode)]
+            self.blocks.append(list(range(len(layers), len(layers) + len(block))))
+            layers += block
             to_rgb.append(ToRGB(ch[r], channels, w_dim, mode))
+        self.layer_ws = list(range(len(layers)))
+        # AdaIN: a block's toRGB takes its second w; modulated: the next w (StyleGAN2's code).
+        self.rgb_ws = [b[-1] + (mode == "modulated") for b in self.blocks]
         self.layers = nn.ModuleList(layers)
         self.to_rgb = nn.ModuleList(to_rgb)
         self.rgb_scale = 1 / math.sqrt(len(to_rgb))
@@ -172,14 +198,10 @@ class SynthesisNetwork(nn.Module):
         x = self.const.expand(ws.shape[0], -1, -1, -1)
         img = None
         for block, to_rgb in enumerate(self.to_rgb):
-            x = self.layers[2 * block](x, ws[:, 2 * block], noise_mode)
-            x = self.layers[2 * block + 1](x, ws[:, 2 * block + 1], noise_mode)
-            y = to_rgb(x, ws[:, 2 * block + 1])
-            img = (
-                y
-                if img is None
-                else F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False) + y
-            )
+            for i in self.blocks[block]:
+                x = self.layers[i](x, ws[:, self.layer_ws[i]], noise_mode)
+            y = to_rgb(x, ws[:, self.rgb_ws[block]])
+            img = y if img is None else upsample2d(img, self.resample) + y
         # The blocks' toRGB outputs are roughly independent at initialisation: the scale keeps their
         # sum's variance that of one, so the output tanh starts out of saturation at any resolution.
         return img * self.rgb_scale
@@ -199,6 +221,7 @@ class StyleGenerator(nn.Module):
         channel_base: int = 16384,
         channel_max: int = 512,
         style_mode: str = "adain",
+        resample: str = "auto",
         mixing_prob: float = 0.9,
         w_avg_beta: float = 0.995,
         noise_mode: str = "random",
@@ -210,9 +233,12 @@ class StyleGenerator(nn.Module):
             raise ConfigError(f"net.style_mode={style_mode!r} is invalid: must be one of {STYLE_MODES}")
         if resolution not in RESOLUTIONS:
             raise ConfigError(f"net=stylegan supports resolutions {RESOLUTIONS}, got {resolution}")
-        self.latent_dim, self.w_dim = latent_dim, w_dim
+        self.latent_dim, self.w_dim, self.style_mode = latent_dim, w_dim, style_mode
+        self.resample = resolve_resample(resample, style_mode)
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_depth, mapping_lr_mul)
-        self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max, style_mode)
+        self.synthesis = SynthesisNetwork(
+            w_dim, resolution, channels, channel_base, channel_max, style_mode, self.resample
+        )
         self.num_ws = self.synthesis.num_ws
         self.mixing_prob, self.w_avg_beta = mixing_prob, w_avg_beta
         self.noise_mode = noise_mode
@@ -274,14 +300,19 @@ class StyleGenerator(nn.Module):
         return torch.tanh(self.synthesis(ws, noise_mode or self.noise_mode))
 
 
-def style_blocks(resolution: int) -> dict[str, tuple[int, int]]:
-    """Layer ranges [start, stop) of the coarse, middle and fine styles. The paper's split by
-    resolution (4-8, 16-32, 64 px and up) where the generator reaches 64 px; below that the
-    resolutions are split in three (32 px: 4, 8-16, 32)."""
-    n = int(math.log2(resolution)) - 1  # resolution blocks from 4x4
-    if resolution >= 64:
-        bounds = (0, 2, 4, n)
-    else:
-        bounds = (0, 1, n - 1, n)
-    names = ("coarse", "middle", "fine")
-    return {name: (2 * a, 2 * b) for name, a, b in zip(names, bounds, bounds[1:])}
+def resolve_resample(resample: str, style_mode: str) -> str:
+    """`auto`: StyleGAN2's FIR filters with its modulated convolutions, bilinear with AdaIN."""
+    if resample == "auto":
+        return "filtered" if style_mode == "modulated" else "bilinear"
+    return resample
+
+
+def style_blocks(resolution: int, mode: str = "adain") -> dict[str, tuple[int, int]]:
+    """w index ranges [start, stop) of the coarse, middle and fine styles, by the resolution each w
+    styles (ws_resolutions). The paper's split (4-8, 16-32, 64 px and up) where the generator
+    reaches 64 px; below that the resolutions are split in three (32 px: 4, 8-16, 32)."""
+    coarse_max, middle_max = (8, 32) if resolution >= 64 else (4, resolution // 2)
+    res = ws_resolutions(resolution, mode)
+    a = sum(r <= coarse_max for r in res)
+    b = sum(r <= middle_max for r in res)
+    return {"coarse": (0, a), "middle": (a, b), "fine": (b, len(res))}
