@@ -116,13 +116,18 @@ def test_with_rare_logging_the_losses_are_checked_when_the_ring_comes_round(
             run.trainer.fit(run.module, datamodule=run.datamodule)
 
 
-def test_stylegan_iterations_do_not_read_the_host_either(make_cfg):
-    """Style mixing, w_avg tracking and lazy R1 (due at iteration 2) all stay on the device."""
+@pytest.mark.parametrize("mode", ["adain", "modulated"])
+def test_stylegan_iterations_do_not_read_the_host_either(make_cfg, mode):
+    """Style mixing, w_avg tracking, lazy R1 (due at iteration 2) and, for StyleGAN2, lazy path-length
+    regularisation (due at iterations 1 and 3) and the half-life EMA all stay on the device."""
     from helpers import TINY_STYLEGAN
 
     cfg = make_cfg(
-        *TINY_STYLEGAN, "r1.gamma=1.0", "r1.interval=3", "callbacks.mode_coverage.enabled=false", *QUIET
-    )
+        *TINY_STYLEGAN, "r1.gamma=1.0", "r1.interval=3", "callbacks.mode_coverage.enabled=false", *QUIET,
+        f"net.style_mode={mode}", "pl.interval=2", "model.ema.enabled=true", "model.ema.half_life_kimg=1",
+        "model.ema.rampup=0.05",
+    )  # fmt: skip
+    assert build(cfg).module.pl_weight == (2.0 if mode == "modulated" else 0.0)
     run = build(cfg)
     counter = CountIn([1, 2, 3, 4])
     run.trainer.callbacks.insert(0, counter)

@@ -363,3 +363,77 @@ def test_short_mmagan_fit_with_the_stylegan_generator(tmp_path):
     )
     assert set(report["metrics"]) == {"ppl_z_end", "ppl_w_end"}
     assert report["protocol"]["ppl"].startswith("end points")
+
+
+def test_path_length_penalty_equals_a_finite_difference_jacobian():
+    """|J_w^T y| by central differences over every coordinate of ws (float64), y the image-space
+    noise the penalty draws (the same seed), against path_length_penalty's autograd."""
+    from mmagan.objectives.path_length import path_length_penalty
+
+    torch.manual_seed(0)
+    g = StyleGenerator(
+        resolution=32, latent_dim=4, w_dim=4, mapping_depth=1, channel_base=64, channel_max=4,
+        style_mode="modulated", mixing_prob=0.0, noise_mode="none",
+    ).double()  # fmt: skip
+    z = torch.randn(2, 4, dtype=torch.float64)
+    pl_mean = torch.tensor(0.5, dtype=torch.float64)
+    torch.manual_seed(7)
+    penalty, new_mean, lengths = path_length_penalty(g, z, pl_mean, decay=0.01)
+    torch.manual_seed(7)
+    y = torch.randn(2, 3, 32, 32, dtype=torch.float64) / 32  # 1 / sqrt(H W)
+    ws = g.training_ws(z).detach()
+    eps = 1e-6
+    jty = torch.zeros_like(ws)
+    with torch.no_grad():
+        for n in range(2):
+            for i in range(ws.shape[1]):
+                for j in range(ws.shape[2]):
+                    up, down = ws.clone(), ws.clone()
+                    up[n, i, j] += eps
+                    down[n, i, j] -= eps
+                    diff = (g.synthesize(up)[n] - g.synthesize(down)[n]) / (2 * eps)
+                    jty[n, i, j] = (diff * y[n]).sum()
+    hand = jty.square().sum(2).mean(1).sqrt()
+    torch.testing.assert_close(lengths.detach(), hand, rtol=1e-6, atol=1e-9)
+    mean = 0.5 + 0.01 * (hand.mean() - 0.5)
+    torch.testing.assert_close(new_mean, mean)
+    torch.testing.assert_close(penalty.detach(), (hand - mean).square().mean(), rtol=1e-6, atol=1e-12)
+    assert penalty.requires_grad  # G learns from it
+
+
+def test_path_length_regularisation_runs_lazily_and_is_logged(make_cfg):
+    from helpers import TINY_STYLEGAN
+
+    from mmagan.build import build
+    from mmagan.runs.sweep_jobs import read_metrics
+
+    run = build(
+        make_cfg(*TINY_STYLEGAN, "net.style_mode=modulated", "iterations=4", "pl.interval=2",
+                 "trainer.log_every_n_steps=4", "callbacks.mode_coverage.enabled=false")
+    )  # fmt: skip
+    calls = []
+    import mmagan.gan_module as gm
+
+    original = gm.path_length_penalty
+    gm.path_length_penalty = lambda *a, **k: calls.append(a[1].shape[0]) or original(*a, **k)
+    try:
+        run.trainer.fit(run.module, datamodule=run.datamodule)
+    finally:
+        gm.path_length_penalty = original
+    batch = run.datamodule.batch_size
+    assert calls == [batch // 2, batch // 2]  # iterations 2 and 4, on half the batch
+    figures = read_metrics(run.run_dir)
+    assert figures["train/pl_mean"] > 0 and "train/pl_penalty" in figures
+    assert float(run.module.pl_mean) == pytest.approx(figures["train/pl_mean"], rel=1e-6)
+
+
+def test_path_length_needs_a_style_based_generator_and_no_compile(make_cfg):
+    from mmagan.config.validation import validate_config
+    from mmagan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"pl.weight=2 needs a style-based generator \(net=stylegan\)"):
+        validate_config(make_cfg("pl.weight=2"))
+    from helpers import TINY_STYLEGAN
+
+    with pytest.raises(ConfigError, match=r"trainer.speed.compile=true is invalid with path-length"):
+        validate_config(make_cfg(*TINY_STYLEGAN, "net.style_mode=modulated", "trainer.speed.compile=true"))

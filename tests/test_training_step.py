@@ -114,3 +114,58 @@ def test_ema_is_a_copy_of_g_before_its_start_iteration(make_cfg):
     run = build(make_cfg("iterations=5", "model.ema.enabled=true", "model.ema.start_iteration=100"))
     run.trainer.fit(run.module, datamodule=run.datamodule)
     assert _same(_params(run.module.generator), _params(run.module.generator_ema))
+
+
+class AfterEachBatch(L.Callback):
+    def __init__(self):
+        self.g, self.buffers = [], []
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        self.g.append([p.detach().clone() for p in pl_module.generator.parameters()])
+        self.buffers.append([b.detach().clone() for b in pl_module.generator.buffers()])
+
+
+def test_ema_half_life_with_rampup_is_stylegan2_ada_s_rule_and_buffers_are_copied(make_cfg):
+    """decay = 0.5 ** (B / half-life), the half-life at most rampup x images seen; G's buffers (here
+    batch norm's running statistics) copied into the average, not averaged."""
+    run = build(
+        make_cfg(
+            "iterations=3", "model.ema.enabled=true", "model.ema.half_life_kimg=1", "model.ema.rampup=0.5",
+            "data.batch_size=50",
+        )
+    )  # fmt: skip
+    m = run.module
+    assert m.images_per_iteration == 50
+    assert m.ema_beta(2) == pytest.approx(0.5 ** (50 / 50))  # half-life min(1000, 2 * 50 * 0.5) = 50
+    assert m.ema_beta(100) == pytest.approx(0.5 ** (50 / 1000))  # ramp-up over: 1 kimg
+    spy = AfterEachBatch()
+    run.trainer.callbacks.append(spy)
+    run.trainer.fit(m, datamodule=run.datamodule)
+    (g1, g2, g3), b3 = spy.g, spy.buffers[-1]
+    beta2, beta3 = 0.5 ** (50 / 50), 0.5 ** (50 / 75)
+    expected = [beta3 * (beta2 * a + (1 - beta2) * b) + (1 - beta3) * c for a, b, c in zip(g1, g2, g3)]
+    for got, want in zip(m.generator_ema.parameters(), expected):
+        torch.testing.assert_close(got, want)
+    buffers = list(m.generator_ema.buffers())
+    assert buffers and all(torch.equal(got, want) for got, want in zip(buffers, b3))
+
+
+def test_lazy_regularisers_get_stylegan2_s_adam_correction(make_cfg):
+    from helpers import TINY_STYLEGAN
+
+    run = build(
+        make_cfg(
+            *TINY_STYLEGAN, "net.style_mode=modulated", "r1.gamma=0.5", "r1.interval=16", "pl.interval=4",
+            "model.optimizer.lr_g=0.002", "model.optimizer.lr_d=0.001", "model.optimizer.betas=[0.0,0.99]",
+        )
+    )  # fmt: skip
+    opt_d, opt_g = run.module.configure_optimizers()
+    c_d, c_g = 16 / 17, 4 / 5
+    assert opt_d.param_groups[0]["lr"] == pytest.approx(0.001 * c_d)
+    assert opt_d.param_groups[0]["betas"] == pytest.approx((0.0, 0.99**c_d))
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(0.002 * c_g)
+    assert opt_g.param_groups[0]["betas"] == pytest.approx((0.0, 0.99**c_g))
+    # Without a lazy regulariser the optimizers are as configured.
+    plain = build(make_cfg("model.optimizer.lr_d=0.001"))
+    opt_d, _ = plain.module.configure_optimizers()
+    assert opt_d.param_groups[0]["lr"] == 0.001 and opt_d.param_groups[0]["betas"] == (0.5, 0.999)

@@ -88,6 +88,9 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
         optimizer_impl=fast.optimizer,
         ema_decay=ema.decay if ema.enabled else None,
         ema_start_iteration=ema.start_iteration,
+        ema_half_life_kimg=ema.half_life_kimg,
+        ema_rampup=ema.rampup,
+        images_per_iteration=cfg.data.batch_size * world_size(cfg),
         eval_samples=cfg.eval.num_samples,
         eval_batch_size=cfg.eval.batch_size,
         eval_seed=cfg.eval.seed,
@@ -97,8 +100,27 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
         sample_shape=datamodule.sample_shape,
         r1_gamma=cfg.r1.gamma,
         r1_interval=cfg.r1.interval,
+        pl_weight=pl_weight(cfg),
+        pl_interval=cfg.pl.interval,
+        pl_batch_shrink=cfg.pl.batch_shrink,
+        pl_decay=cfg.pl.decay,
     )
     return module, datamodule
+
+
+def pl_weight(cfg: DictConfig) -> float:
+    """pl.weight, with `auto`: StyleGAN2's 2 for net=stylegan style_mode=modulated, else 0."""
+    if cfg.pl.weight == "auto":
+        return 2.0 if cfg.net.name == "stylegan" and cfg.net.style_mode == "modulated" else 0.0
+    return float(cfg.pl.weight)
+
+
+def world_size(cfg: DictConfig) -> int:
+    """Processes that each train on their own batch (DDP): devices x nodes, where they are numbers."""
+    devices, nodes = OmegaConf.select(cfg, "trainer.devices"), OmegaConf.select(cfg, "trainer.num_nodes") or 1
+    return (devices if isinstance(devices, int) and devices > 0 else 1) * (
+        nodes if isinstance(nodes, int) else 1
+    )
 
 
 def fidelity_settings(cfg: Any) -> FidelitySettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +20,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from mmagan import __version__
 from mmagan.errors import NonFiniteLossError
 from mmagan.objectives.base import Objective
+from mmagan.objectives.path_length import path_length_penalty
 from mmagan.objectives.r1 import r1_penalty
+
+log = logging.getLogger("mmagan")
 
 OPTIMIZER_IMPLS = ("fused", "foreach", "single")
 # Iterations between loss checks when logging is rarer (a host read every 1,024 iterations).
@@ -50,6 +54,9 @@ class GANModule(L.LightningModule):
         optimizer_impl: str = "fused",
         ema_decay: float | None = None,
         ema_start_iteration: int = 0,
+        ema_half_life_kimg: float | None = None,
+        ema_rampup: float | None = None,
+        images_per_iteration: int = 64,
         eval_samples: int = 2500,
         eval_batch_size: int = 500,
         eval_seed: int = 1234,
@@ -59,6 +66,10 @@ class GANModule(L.LightningModule):
         sample_shape: Sequence[int] = (),
         r1_gamma: float = 0.0,
         r1_interval: int = 16,
+        pl_weight: float = 0.0,
+        pl_interval: int = 4,
+        pl_batch_shrink: int = 2,
+        pl_decay: float = 0.01,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -69,6 +80,9 @@ class GANModule(L.LightningModule):
         self.lr_g, self.lr_d, self.betas = lr_g, lr_d, tuple(betas)
         self.optimizer_impl = optimizer_impl
         self.ema_decay, self.ema_start_iteration = ema_decay, ema_start_iteration
+        self.ema_half_life_kimg, self.ema_rampup = ema_half_life_kimg, ema_rampup
+        # Real images one iteration's G step sees across all devices: the EMA's half-life counts them.
+        self.images_per_iteration = images_per_iteration
         self.generator_ema: nn.Module | None = None
         if ema_decay is not None:
             self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
@@ -76,6 +90,10 @@ class GANModule(L.LightningModule):
         self.log_every = max(1, log_every_n_iterations)
         self.channels_last = channels_last
         self.r1_gamma, self.r1_interval = r1_gamma, max(1, r1_interval)
+        self.pl_weight, self.pl_interval = pl_weight, max(1, pl_interval)
+        self.pl_batch_shrink, self.pl_decay = max(1, pl_batch_shrink), pl_decay
+        # StyleGAN2's running mean of path lengths: a checkpointed buffer, updated on the device.
+        self.register_buffer("pl_mean", torch.zeros(()))
         # What a checkpoint needs to rebuild the nets without the run folder (load_generator).
         self.run_config = run_config or {}
         self.sample_shape = tuple(sample_shape)
@@ -93,7 +111,7 @@ class GANModule(L.LightningModule):
         self.register_buffer("_loss_ring", torch.zeros(rows, 2), persistent=False)
         self._checked_until = 0
         self._rng_to_restore: dict | None = None
-        self._ema_lists: tuple[list[Tensor], list[Tensor]] | None = None
+        self._ema_lists: tuple[list[Tensor], ...] | None = None
         self._direct_calls = False
         self._frozen_while: dict[torch.optim.Optimizer, list[nn.Parameter]] = {}
         # The figures of the last log step (losses, loss terms, head diagnostics), by logged name.
@@ -126,11 +144,30 @@ class GANModule(L.LightningModule):
         return DataLoader(TensorDataset(torch.arange(self.eval_samples)), batch_size=self.eval_batch_size)
 
     # ----------------------------------------------------------------------------------- training
+    def lazy_ratios(self) -> tuple[float, float]:
+        """(c_D, c_G): StyleGAN2's correction for a regulariser applied every `interval` steps,
+        c = interval / (interval + 1): Adam's lr times c and betas to the power c, so that the
+        optimizer behaves as if the penalty were in every step. 1 where there is no lazy one."""
+        ratio = lambda interval: interval / (interval + 1) if interval > 1 else 1.0  # noqa: E731
+        c_d = ratio(self.r1_interval) if self.r1_gamma > 0 else 1.0
+        c_g = ratio(self.pl_interval) if self.pl_weight > 0 else 1.0
+        return c_d, c_g
+
     def configure_optimizers(self):
         impl = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}
         kwargs = impl[self.optimizer_impl]
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas, **kwargs)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr_g, betas=self.betas, **kwargs)
+        c_d, c_g = self.lazy_ratios()
+
+        def adam(params, lr: float, c: float) -> torch.optim.Adam:
+            betas = tuple(b**c for b in self.betas)
+            if c != 1.0:
+                log.info(
+                    "lazy regularisation: Adam lr %.4g -> %.4g, betas %s -> %s", lr, lr * c, self.betas, betas
+                )
+            return torch.optim.Adam(params, lr=lr * c, betas=betas, **kwargs)
+
+        opt_d = adam(self.discriminator.parameters(), self.lr_d, c_d)
+        opt_g = adam(self.generator.parameters(), self.lr_g, c_g)
         return [opt_d, opt_g]
 
     def setup(self, stage: str) -> None:
@@ -267,6 +304,12 @@ class GANModule(L.LightningModule):
             m = obj.diversity_batch_size
             div_logits = judge(G(self.sample_latents(m))) if m > 0 else None
             loss_g, g_terms = obj.g_loss(fake_logits, div_logits)
+            if self.pl_weight > 0 and done % self.pl_interval == 0:  # lazy: weighted by the interval
+                pl_z = z[: max(1, z.shape[0] // self.pl_batch_shrink)]
+                penalty, new_mean, _ = path_length_penalty(G, pl_z, self.pl_mean, self.pl_decay)
+                self.pl_mean.copy_(new_mean)
+                loss_g = loss_g + penalty * self.pl_weight * self.pl_interval
+                g_terms = {**g_terms, "pl_penalty": penalty.detach(), "pl_mean": new_mean.detach()}
             opt_g.zero_grad(set_to_none=True)
             self._backward(loss_g)
             self._step(opt_g)
@@ -295,32 +338,37 @@ class GANModule(L.LightningModule):
             logger.log_metrics({**self.train_figures, "epoch": self.current_epoch}, step=step)
             logger.save()
 
+    def ema_beta(self, iteration: int) -> float:
+        """The average's decay at an iteration: `ema_decay`, or StyleGAN2-ADA's from a half-life in
+        images, 0.5 ** (batch / half-life), the half-life at most `rampup` x images seen so far."""
+        if self.ema_half_life_kimg is None:
+            return self.ema_decay
+        half_life = self.ema_half_life_kimg * 1000
+        if self.ema_rampup is not None:
+            half_life = min(half_life, iteration * self.images_per_iteration * self.ema_rampup)
+        return 0.5 ** (self.images_per_iteration / max(half_life, 1e-8))
+
     @torch.no_grad()
     def _update_ema(self) -> None:
-        """EMA of G's float parameters and buffers, a device-side lerp: no host read. Until
+        """EMA of G's float parameters, a device-side lerp (no host read); G's buffers (batch norm
+        statistics, StyleGAN's w_avg and noise) copied, as StyleGAN2's code does. Until
         `ema_start_iteration` (and at the first iteration) the average is a copy of G."""
         if self.generator_ema is None:
             return
         if self._ema_lists is None:  # the same tensors every step: listed once
-            self._ema_lists = self._ema_pairs()
-        ema, src = self._ema_lists
-        weight = 1.0 if self.iteration <= max(self.ema_start_iteration, 1) else 1.0 - self.ema_decay
+            self._ema_lists = (
+                list(self.generator_ema.parameters()),
+                list(self.generator.parameters()),
+                list(self.generator_ema.buffers()),
+                list(self.generator.buffers()),
+            )
+        ema, src, ema_buffers, buffers = self._ema_lists
+        done = self.iteration  # this iteration's G step is done: `done` iterations in all
+        copy = done <= max(self.ema_start_iteration, 1)
+        weight = 1.0 if copy else 1.0 - self.ema_beta(done)
         # torch has no public list-wise lerp; _foreach_lerp_ is what AveragedModel's own EMA uses.
         torch._foreach_lerp_(ema, src, weight)
-        for e, s in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            if not e.is_floating_point():
-                e.copy_(s)  # counters such as batch norm's num_batches_tracked
-
-    def _ema_pairs(self) -> tuple[list[Tensor], list[Tensor]]:
-        pairs = [
-            (e, s)
-            for e, s in zip(
-                [*self.generator_ema.parameters(), *self.generator_ema.buffers()],
-                [*self.generator.parameters(), *self.generator.buffers()],
-            )
-            if e.is_floating_point()
-        ]
-        return [e for e, _ in pairs], [s for _, s in pairs]
+        torch._foreach_copy_(ema_buffers, buffers)
 
     def check_finite(self) -> None:
         """Raise NonFiniteLossError if a loss went NaN or infinite since the last check. Called at

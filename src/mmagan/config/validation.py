@@ -126,6 +126,9 @@ def validate_model(cfg: DictConfig) -> None:
     if cfg.model.ema.enabled:
         check(cfg, "model.ema.decay", lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < decay < 1")
         check(cfg, "model.ema.start_iteration", int_at_least(0), "an integer >= 0")
+        positive_or_null = lambda v: v is None or (_is_number(v) and v > 0)  # noqa: E731
+        check(cfg, "model.ema.half_life_kimg", positive_or_null, "null or a number > 0 (thousands of images)")
+        check(cfg, "model.ema.rampup", positive_or_null, "null or a number > 0 (StyleGAN2-ADA: 0.05)")
 
 
 def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
@@ -213,6 +216,31 @@ def validate_stylegan(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
         f"null or an integer in [1, {layers}] (styled layers at {sample_shape[1]} px)",
     )
     check(cfg, n + "mbstd_group", int_at_least(0), "an integer >= 0 (0: no minibatch std layer)")
+
+
+def validate_pl(cfg: DictConfig) -> None:
+    weight = check(
+        cfg,
+        "pl.weight",
+        lambda v: v == "auto" or (_is_number(v) and v >= 0),
+        "auto or a number >= 0 (0: off)",
+    )
+    check(cfg, "pl.interval", int_at_least(1), "an integer >= 1 (1: every G step)")
+    check(cfg, "pl.batch_shrink", int_at_least(1), "an integer >= 1")
+    check(cfg, "pl.decay", lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
+    on = weight != "auto" and weight > 0
+    if on and cfg.net.name != "stylegan":
+        raise ConfigError(
+            f"pl.weight={weight} needs a style-based generator (net=stylegan): the penalty differentiates "
+            f"G's image with respect to w, and net={cfg.net.name} has none; set pl.weight=0"
+        )
+    auto_on = weight == "auto" and cfg.net.name == "stylegan" and cfg.net.style_mode == "modulated"
+    if (on or auto_on) and OmegaConf.select(cfg, "trainer.speed.compile") is True:
+        raise ConfigError(
+            "trainer.speed.compile=true is invalid with path-length regularisation (pl.weight > 0, the "
+            "default of net.style_mode=modulated): it backpropagates through a gradient, which "
+            "torch.compile does not support; set trainer.speed.compile=false or pl.weight=0"
+        )
 
 
 def validate_r1(cfg: DictConfig) -> None:
@@ -364,6 +392,7 @@ def validate_config(cfg: DictConfig) -> None:
     validate_data(cfg)
     validate_model(cfg)
     validate_r1(cfg)
+    validate_pl(cfg)
     validate_trainer(cfg)
     validate_callbacks(cfg)
     validate_logger(cfg)

@@ -57,7 +57,7 @@ def _stylegan(
         channel_base=cfg.channel_base,
         channel_max=cfg.channel_max,
         style_mode=cfg.style_mode,
-        resample=cfg.resample,
+        resample=cfg.get("resample", "auto"),  # checkpoints from before the option: auto
         mixing_prob=cfg.mixing_prob,
         w_avg_beta=cfg.w_avg_beta,
         noise_mode=cfg.noise_mode,

@@ -277,10 +277,18 @@ class StyleGenerator(nn.Module):
         with torch.no_grad():
             self.w_avg.lerp_(w.detach().mean(0).to(self.w_avg.dtype), 1 - self.w_avg_beta)
             self.w_avg_updates += 1
+        return self.synthesize(self._mixed(z, w), noise_mode)
+
+    def _mixed(self, z: Tensor, w: Tensor) -> Tensor:
         ws = w[:, None].expand(-1, self.num_ws, -1)
         if self.mixing_prob > 0:
             ws = self.mix_styles(ws, self.mapping(torch.randn_like(z)))
-        return self.synthesize(ws, noise_mode)
+        return ws
+
+    def training_ws(self, z: Tensor) -> Tensor:
+        """The ws training would synthesise from z (style mixing included), without touching w_avg:
+        the path-length regulariser differentiates the image with respect to them."""
+        return self._mixed(z, self.mapping(z))
 
     def mix(self, ws: Tensor, ws2: Tensor, crossover: int | Tensor) -> Tensor:
         """Styles of ws below layer `crossover`, of ws2 from it on (0: all of ws2)."""
