@@ -338,6 +338,10 @@ def test_short_mmagan_fit_with_the_stylegan_generator(tmp_path):
     assert metrics["finished"] == 1 and metrics["iteration"] == 6
     assert metrics["metrics/ppl_z_end"] > 0 and metrics["metrics/ppl_w_end"] > 0
     assert metrics["train/r1"] > 0  # iterations 2, 4 and 6 both log and apply R1
+    protocol = metrics["protocol"]  # what the figures compare under
+    assert protocol["resampling"] == "bilinear" and protocol["truncation_psi"] == 0.7
+    assert protocol["generator"] == "stylegan (adain)" and protocol["lpips"] == "alex v0.1"
+    assert protocol["eval_samples"] == 64
     for name in ("style_mixing", "truncation", "noise"):
         assert (run / "plots" / f"{name}.png").stat().st_size > 1000
 
@@ -363,6 +367,7 @@ def test_short_mmagan_fit_with_the_stylegan_generator(tmp_path):
     )
     assert set(report["metrics"]) == {"ppl_z_end", "ppl_w_end"}
     assert report["protocol"]["ppl"].startswith("end points")
+    assert report["protocol"]["resampling"] == "bilinear" and report["protocol"]["truncation_psi"] == 0.7
 
 
 def test_path_length_penalty_equals_a_finite_difference_jacobian():
@@ -437,3 +442,22 @@ def test_path_length_needs_a_style_based_generator_and_no_compile(make_cfg):
 
     with pytest.raises(ConfigError, match=r"trainer.speed.compile=true is invalid with path-length"):
         validate_config(make_cfg(*TINY_STYLEGAN, "net.style_mode=modulated", "trainer.speed.compile=true"))
+
+
+def test_ppl_redraws_the_noise_per_batch_and_restores_g_s_own():
+    from mmagan.metrics.ppl import path_lengths
+
+    g = small_g(style_mode="modulated").eval()
+    own = g.synthesis.layers[1].noise_const.clone()
+    seen = []
+    synthesize = g.synthesize
+
+    def spy(ws, noise_mode=None):
+        seen.append(g.synthesis.layers[1].noise_const.clone())
+        return synthesize(ws, noise_mode)
+
+    g.synthesize = spy
+    values = path_lengths(g, lambda a, b: (a - b).square().mean((1, 2, 3)), 6, space="w", batch_size=3)
+    assert values.shape == (6,) and len(seen) == 2
+    assert not torch.equal(seen[0], seen[1])  # a new draw for each batch
+    assert not torch.equal(seen[0], own) and torch.equal(g.synthesis.layers[1].noise_const, own)

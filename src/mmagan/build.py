@@ -35,7 +35,7 @@ from mmagan.metrics.fidelity import FidelitySettings
 from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import build_nets
-from mmagan.nets.stylegan import is_style_based
+from mmagan.nets.stylegan import generator_protocol, is_style_based
 from mmagan.objectives import build_objective
 from mmagan.runs.checkpoints import check_resume
 from mmagan.runs.output_dir import prepare_output_dir
@@ -144,6 +144,19 @@ def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: Fi
         alexnet_weights(fidelity.lpips_trunk_weights_path)
 
 
+def run_protocol(cfg: Any, module: GANModule) -> dict:
+    """The evaluation protocol of a run's in-training figures, for metrics.json."""
+    uses_lpips = cfg.lpips_diversity.enabled or cfg.ppl.enabled
+    return {
+        "eval_samples": module.eval_samples,
+        "mode_coverage_draws": cfg.mode_coverage.draws,
+        "fidelity_metrics": list(cfg.fidelity.metrics),
+        "lpips": "alex v0.1" if uses_lpips else None,
+        "ema": module.generator_ema is not None,
+        **generator_protocol(module.generator),
+    }
+
+
 def build_callbacks(
     cfg: Any, run_dir: Path, module: GANModule, datamodule: GANDataModule, fidelity: FidelitySettings
 ) -> list[L.Callback]:
@@ -167,7 +180,7 @@ def build_callbacks(
             num_samples=cfg.sample_snapshots.num_samples,
             seed=cfg.sample_snapshots.seed,
         ),
-        MetricsFile(run_dir / "metrics.json"),
+        MetricsFile(run_dir / "metrics.json", run_protocol(cfg, module)),
     ]
     if cfg.mode_coverage.enabled and offer.mixture is not None:
         callbacks.append(

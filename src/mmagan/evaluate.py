@@ -22,6 +22,7 @@ from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_fingerprint
 from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
 from mmagan.metrics.ppl import lpips_distance, perceptual_path_length, usable_spaces
+from mmagan.nets.stylegan import generator_protocol
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
 from mmagan.sampler import Sampler, quantize
@@ -97,6 +98,7 @@ def evaluate(cfg: DictConfig) -> dict:
         "seed": cfg.seed,
         "resolution": sampler.sample_shape[-1],
         "ema": sampler.ema,
+        **generator_protocol(sampler.net),
     }
     if fid_metrics:
         start = time.perf_counter()

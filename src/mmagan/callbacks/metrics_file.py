@@ -1,4 +1,5 @@
-"""metrics.json: the run's figures as a flat name -> number map, always up to date on disk."""
+"""metrics.json: the run's figures as a flat name -> number map (plus the "protocol" they were
+measured under), always up to date on disk."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ class MetricsFile(L.Callback):
     crash or Ctrl-C still leaves the figures reached so far. `finished` is 1 only for a run that
     reached its planned length."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, protocol: dict | None = None) -> None:
         self.path = Path(path)
+        # What the figures were measured under (samples, LPIPS net, G's resampling and truncation):
+        # written beside them as metrics.json's one non-number entry, "protocol".
+        self.protocol = protocol or {}
         self._start = time.monotonic()
         # Merged across writes: a later trainer.validate() replaces callback_metrics with
         # validation figures only, and the training losses must stay in the file.
@@ -52,5 +56,6 @@ class MetricsFile(L.Callback):
         )
         figures = dict(self.figures)
         if trainer.is_global_zero:
-            write_json(self.path, finite_or_none(dict(sorted(figures.items()))))
+            payload = finite_or_none(dict(sorted(figures.items())))
+            write_json(self.path, {**payload, "protocol": self.protocol} if self.protocol else payload)
         return figures

@@ -5,8 +5,9 @@ in W (linear interpolation) for style-based ones.
 
 For each pair of latents and t ~ U(0, 1) ("full") or t = 0 ("end"), the images at t and t + epsilon
 are compared with LPIPS and the distance scaled by 1 / epsilon^2. The published figure is the mean
-after dropping values outside the 1st-99th percentiles. The noise inputs of a style-based G are held
-fixed (its const noise) so that only the latent moves.
+after dropping values outside the 1st-99th percentiles. The noise inputs of a style-based G are
+drawn anew for every batch and held fixed within it (as StyleGAN2's metric does), so that only the
+latent moves within a pair; G's own const noise is restored afterwards.
 """
 
 from __future__ import annotations
@@ -83,35 +84,56 @@ def path_lengths(
         )
     if sampling not in SAMPLINGS:
         raise ConfigError(f"ppl sampling={sampling!r} is invalid: must be one of {SAMPLINGS}")
-    param = next(generator.parameters())
-    device, dtype = param.device, param.dtype
     gen = torch.Generator().manual_seed(seed)
     values = []
-    for start in range(0, num_samples, batch_size):
-        n = min(batch_size, num_samples - start)
-        a = torch.randn(n, generator.latent_dim, generator=gen, dtype=torch.float64)
-        b = torch.randn(n, generator.latent_dim, generator=gen, dtype=torch.float64)
-        t = (
-            torch.rand(n, 1, generator=gen, dtype=torch.float64)
-            if sampling == "full"
-            else torch.zeros(n, 1, dtype=torch.float64)
-        )
-        # Interpolated in float64: a step of 1e-4 must not drown in float32 rounding of the latents.
-        a, b, t = a.to(device), b.to(device), t.to(device)
-        if space == "z":
-            images = _from_z(
-                generator, torch.cat([slerp_rows(a, b, t), slerp_rows(a, b, t + epsilon)]).to(dtype)
-            )
-        else:
-            wa, wb = generator.mapping(a.to(dtype)).double(), generator.mapping(b.to(dtype)).double()
-            w = torch.cat([torch.lerp(wa, wb, t), torch.lerp(wa, wb, t + epsilon)]).to(dtype)
-            images = generator.synthesize(w[:, None].expand(-1, generator.num_ws, -1), noise_mode="const")
-        if images.dtype not in (torch.float32, torch.float64):  # bf16/fp16 nets: LPIPS in float32
-            images = images.float()
-        images = _prepare(images, crop)
-        d = distance(images[:n], images[n:]).reshape(n).double().cpu()
-        values.append(d / epsilon**2)
+    noise = [b for name, b in generator.named_buffers() if name.endswith("noise_const")]
+    kept = [b.clone() for b in noise]
+    try:
+        for start in range(0, num_samples, batch_size):
+            n = min(batch_size, num_samples - start)
+            # StyleGAN2's metric: a new draw of the (const) noise for every batch, the same for both
+            # ends of each pair, so that only the latent moves within a pair.
+            for b in noise:
+                b.copy_(torch.randn(b.shape, generator=gen).to(b))
+            values.append(_batch_lengths(generator, distance, n, space, sampling, epsilon, crop, gen))
+    finally:
+        for b, original in zip(noise, kept):
+            b.copy_(original)
     return torch.cat(values)
+
+
+def _batch_lengths(
+    generator: nn.Module,
+    distance: Distance,
+    n: int,
+    space: str,
+    sampling: str,
+    epsilon: float,
+    crop: bool,
+    gen: torch.Generator,
+) -> Tensor:
+    param = next(generator.parameters())
+    device, dtype = param.device, param.dtype
+    a = torch.randn(n, generator.latent_dim, generator=gen, dtype=torch.float64)
+    b = torch.randn(n, generator.latent_dim, generator=gen, dtype=torch.float64)
+    t = (
+        torch.rand(n, 1, generator=gen, dtype=torch.float64)
+        if sampling == "full"
+        else torch.zeros(n, 1, dtype=torch.float64)
+    )
+    # Interpolated in float64: a step of 1e-4 must not drown in float32 rounding of the latents.
+    a, b, t = a.to(device), b.to(device), t.to(device)
+    if space == "z":
+        images = _from_z(generator, torch.cat([slerp_rows(a, b, t), slerp_rows(a, b, t + epsilon)]).to(dtype))
+    else:
+        wa, wb = generator.mapping(a.to(dtype)).double(), generator.mapping(b.to(dtype)).double()
+        w = torch.cat([torch.lerp(wa, wb, t), torch.lerp(wa, wb, t + epsilon)]).to(dtype)
+        images = generator.synthesize(w[:, None].expand(-1, generator.num_ws, -1), noise_mode="const")
+    if images.dtype not in (torch.float32, torch.float64):  # bf16/fp16 nets: LPIPS in float32
+        images = images.float()
+    images = _prepare(images, crop)
+    d = distance(images[:n], images[n:]).reshape(n).double().cpu()
+    return d / epsilon**2
 
 
 def filtered_mean(values: Tensor) -> float:

@@ -308,6 +308,19 @@ class StyleGenerator(nn.Module):
         return torch.tanh(self.synthesis(ws, noise_mode or self.noise_mode))
 
 
+def generator_protocol(generator: nn.Module) -> dict:
+    """What about G decides whether its numbers compare with published StyleGAN ones: the style
+    mode, the resampling filters and the truncation; DCGAN-style nets have none of these."""
+    if not is_style_based(generator):
+        return {"generator": type(generator).__name__, "resampling": "n/a", "truncation_psi": None}
+    return {
+        "generator": f"stylegan ({generator.style_mode})",
+        "resampling": generator.resample,
+        "truncation_psi": generator.truncation_psi,
+        "truncation_cutoff": generator.truncation_cutoff,
+    }
+
+
 def resolve_resample(resample: str, style_mode: str) -> str:
     """`auto`: StyleGAN2's FIR filters with its modulated convolutions, bilinear with AdaIN."""
     if resample == "auto":

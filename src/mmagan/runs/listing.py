@@ -70,7 +70,9 @@ def read_run(folder: Path) -> RunRecord:
             record.tau = float(objective.tau)
             record.variant = mmagan_variant(objective)
     record.metrics = {
-        k: float(v) for k, v in read_metrics(folder).items() if v is not None and is_reported_metric(k)
+        k: float(v)
+        for k, v in read_metrics(folder).items()
+        if isinstance(v, (int, float)) and is_reported_metric(k)
     }
     record.error = read_failure(folder).get("error", "")
     return record
