@@ -1,5 +1,7 @@
 """The style-based generator beside DCGAN's at the same resolution: images/s of G's forward pass
-and of one MMA-GAN training step (the module, B = M = 64, K = 8, random images of the data's shape).
+and of one MMA-GAN training step (the module, B = M = 64, K = 8, random images of the data's shape);
+then the cost of StyleGAN2's path-length regularisation: the modulated generator's step with
+pl.weight 0 and 2 (lazy, every 4 iterations on half the batch), side by side.
 
 Widths: `cpu` is the narrow nets of experiment=stacked_digits_stylegan (32 feature maps at most)
 against DCGAN at width 16; `paper` is StyleGAN2's (channel_base 16384, 512 at most) against DCGAN at
@@ -99,8 +101,8 @@ def main() -> None:
     p.add_argument("--widths", default="cpu", choices=sorted(WIDTHS))
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
-    p.add_argument("--iterations", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--iterations", type=int, default=12, help="a multiple of 4 times PL evenly")
+    p.add_argument("--warmup", type=int, default=4)
     args = p.parse_args()
     where = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     print(
@@ -110,7 +112,8 @@ def main() -> None:
     )
     print("\n| resolution | G | G params | G forward, images/s | MMA-GAN step, images/s | step vs DCGAN |")
     print("|---|---|---|---|---|---|")
-    for resolution in (int(r) for r in args.resolutions.split(",")):
+    resolutions = [int(r) for r in args.resolutions.split(",")]
+    for resolution in resolutions:
         results = {name: measure(args, net, resolution) for name, net in WIDTHS[args.widths].items()}
         dcgan_step = results["dcgan"][1]
         for name, (forward, step, params) in results.items():
@@ -118,6 +121,16 @@ def main() -> None:
                 f"| {resolution} | {name} | {params / 1e6:.2f} M | {forward:,.0f} | {step:,.1f} | "
                 f"{step / dcgan_step:.2f} |"
             )
+    print(
+    print("\nStyleGAN2 (style_mode=modulated, FIR filters): the step without and with path-length reg.")
+    )
+    print("\n| resolution | step, PL off, images/s | step, PL on (every 4), images/s | PL on / off |")
+    print("|---|---|---|---|")
+    stylegan2 = [*WIDTHS[args.widths]["stylegan"], "net.style_mode=modulated"]
+    for resolution in resolutions:
+        off = measure(args, [*stylegan2, "pl.weight=0"], resolution)[1]
+        on = measure(args, [*stylegan2, "pl.weight=2", "pl.interval=4"], resolution)[1]
+        print(f"| {resolution} | {off:,.1f} | {on:,.1f} | {on / off:.2f} |")
 
 
 if __name__ == "__main__":

@@ -329,3 +329,48 @@ def test_paper_options_are_the_default_and_bad_options_are_refused(make_cfg):
         "relative",
     )
     assert cfg.model.objective.tau == 0.5  # the rest comes from model=mmagan
+
+
+def test_a_new_objective_is_one_class_and_nothing_else(make_cfg, tmp_path):
+    """A least-squares GAN registered here, in the test: validated by its own `checks`, trained,
+    and listed by the report, without touching validation, the listing or the step."""
+    from mmagan.checks import _is_number
+    from mmagan.config.validation import validate_config
+    from mmagan.errors import ConfigError
+    from mmagan.objectives import OBJECTIVES, register_objective
+    from mmagan.objectives.base import Objective
+    from mmagan.runs.listing import read_run
+    from mmagan.train import train
+
+    @register_objective
+    class LeastSquares(Objective):
+        name = "lsgan_test"
+        checks = {"target": (lambda v: _is_number(v) and v > 0, "a number > 0")}
+
+        def __init__(self, target: float = 1.0) -> None:
+            self.target = float(target)
+
+        def d_loss(self, real_logits, fake_logits):
+            loss = ((real_logits - self.target) ** 2).mean() + (fake_logits**2).mean()
+            return loss, {}
+
+        def g_loss(self, fake_logits, div_logits=None):
+            return ((fake_logits - self.target) ** 2).mean(), {}
+
+    try:
+        base = ["model=dcgan", "model.objective.name=lsgan_test", "+model.objective.target=1.0"]
+        with pytest.raises(ConfigError, match=r"model.objective.target=-2 is invalid: must be a number > 0"):
+            validate_config(make_cfg(*base[:2], "+model.objective.target=-2"))
+        with pytest.raises(ConfigError, match=r"model.objective.margin is not a known key"):
+            validate_config(make_cfg(*base, "+model.objective.margin=1"))
+        run = tmp_path / "ls"
+        cfg = make_cfg(*base, "iterations=3", "trainer.val_check_interval=3", run_dir=run)
+        figures = train(cfg)
+        assert figures["finished"] == 1 and math.isfinite(figures["train/loss_d"])
+        (run / ".hydra").mkdir()
+        from omegaconf import OmegaConf
+
+        OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
+        assert read_run(run).method == "lsgan_test"
+    finally:
+        OBJECTIVES.pop("lsgan_test", None)

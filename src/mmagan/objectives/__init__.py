@@ -1,4 +1,5 @@
-"""Objective registry: config name -> class."""
+"""Objective registry: config name -> class. A new GAN variant is one file with an Objective
+subclass decorated with @register_objective (or listed below) plus one conf/model/<name>.yaml."""
 
 from __future__ import annotations
 
@@ -16,10 +17,19 @@ OBJECTIVES: dict[str, type[Objective]] = {
 }
 
 
+def register_objective(cls: type[Objective]) -> type[Objective]:
+    """Make an Objective subclass selectable as model.objective.name=<cls.name>; its `checks` and
+    constructor arguments are all the validation needs."""
+    if cls.name in OBJECTIVES and OBJECTIVES[cls.name] is not cls:
+        raise KeyError(f"objective name {cls.name!r} is taken by {OBJECTIVES[cls.name].__name__}")
+    OBJECTIVES[cls.name] = cls
+    return cls
+
+
 def build_objective(name: str, **kwargs: Any) -> Objective:
     if name not in OBJECTIVES:
         raise KeyError(f"unknown objective {name!r}; known: {sorted(OBJECTIVES)}")
     return OBJECTIVES[name](**kwargs)
 
 
-__all__ = ["OBJECTIVES", "Objective", "build_objective"]
+__all__ = ["OBJECTIVES", "Objective", "build_objective", "register_objective"]

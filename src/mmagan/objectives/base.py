@@ -11,6 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from mmagan.checks import Checks
+
 Losses = tuple[Tensor, dict[str, Tensor]]
 
 
@@ -28,6 +30,9 @@ class Objective:
     d_batch_norm_ok: bool = True
     #: Samples D sees at once (PacGAN's m); D's input has this many times the data's channels.
     packing: int = 1
+    #: The checks of this objective's own config parameters (model.objective.<key>), run before
+    #: training by config/validation.py: key -> (predicate, what is allowed).
+    checks: Checks = {}
 
     def pack(self, x: Tensor) -> Tensor:
         """What D is given for a batch of samples x; x itself except for packing objectives."""

@@ -5,6 +5,7 @@ from mmagan.objectives.gan import GANObjective
 
 class DCGANObjective(GANObjective):
     name = "dcgan"
+    checks = {}
 
     def __init__(self) -> None:
         super().__init__(non_saturating=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmagan.checks import Checks
 from mmagan.objectives.base import Losses, Objective, check_logits, mean_bce_with_logits
 
 
@@ -16,6 +17,7 @@ class GANObjective(Objective):
     """
 
     name = "gan"
+    checks: Checks = {"non_saturating": (lambda v: isinstance(v, bool), "true or false")}
 
     def __init__(self, non_saturating: bool = False) -> None:
         self.non_saturating = bool(non_saturating)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmagan.checks import Checks, _is_number, int_at_least, number_in, one_of
 from mmagan.objectives.base import Losses, check_logits, mean_bce_with_logits
 from mmagan.objectives.dcgan import DCGANObjective
 from mmagan.objectives.head_assignment import balanced_assignment
@@ -60,6 +61,16 @@ class MMAGANObjective(DCGANObjective):
     """
 
     name = "mmagan"
+    checks: Checks = {
+        "num_heads": (int_at_least(1), "an integer >= 1 (K)"),
+        "tau": (number_in(0, 1, lo_open=True, hi_open=True), "a number with 0 < tau < 1"),
+        "lambda_div": (lambda v: _is_number(v) and v >= 0, "a number >= 0 (lambda)"),
+        "diversity_batch_size": (int_at_least(1), "an integer >= 1 (M)"),
+        "real_assignment": (one_of(REAL_ASSIGNMENTS), f"one of {list(REAL_ASSIGNMENTS)}"),
+        "g_adversarial": (one_of(G_ADVERSARIALS), f"one of {list(G_ADVERSARIALS)}"),
+        "hinge": (one_of(HINGES), f"one of {list(HINGES)}"),
+        "real_mean_decay": (number_in(0, 1, hi_open=True), "a number in [0, 1)"),
+    }
 
     def __init__(
         self,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from mmagan.checks import Checks, int_at_least
 from mmagan.objectives.dcgan import DCGANObjective
 
 
 class PacGANObjective(DCGANObjective):
     name = "pacgan"
+    checks: Checks = {"packing": (int_at_least(1), "an integer >= 1 (m; PacGAN used 2, 3 and 4)")}
 
     def __init__(self, packing: int = 2) -> None:
         super().__init__()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from mmagan.checks import Checks, _is_number, int_at_least
 from mmagan.objectives.base import Losses, Objective, check_logits
 
 
@@ -22,6 +23,10 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 class WGANGPObjective(Objective):
     name = "wgan_gp"
     d_batch_norm_ok = False
+    checks: Checks = {
+        "n_critic": (int_at_least(1), "an integer >= 1"),
+        "gp_weight": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    }
 
     def __init__(self, gp_weight: float = 10.0, n_critic: int = 5) -> None:
         self.gp_weight = float(gp_weight)
