@@ -121,9 +121,7 @@ def main() -> None:
                 f"| {resolution} | {name} | {params / 1e6:.2f} M | {forward:,.0f} | {step:,.1f} | "
                 f"{step / dcgan_step:.2f} |"
             )
-    print(
     print("\nStyleGAN2 (style_mode=modulated, FIR filters): the step without and with path-length reg.")
-    )
     print("\n| resolution | step, PL off, images/s | step, PL on (every 4), images/s | PL on / off |")
     print("|---|---|---|---|")
     stylegan2 = [*WIDTHS[args.widths]["stylegan"], "net.style_mode=modulated"]

@@ -34,7 +34,7 @@ from mmagan.loggers import build_loggers
 from mmagan.metrics.fidelity import FidelitySettings
 from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
-from mmagan.nets import build_nets
+from mmagan.nets import nets_for
 from mmagan.nets.stylegan import generator_protocol, is_style_based
 from mmagan.objectives import build_objective
 from mmagan.runs.checkpoints import check_resume
@@ -69,9 +69,7 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
     objective = build_objective(**cfg.model.objective)
     datamodule = build_datamodule(cfg.data, objective.d_steps, device_data=speed(cfg).device_data)
     validate_net(cfg, datamodule.sample_shape)
-    generator, discriminator = build_nets(
-        cfg.net, datamodule.sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing
-    )
+    generator, discriminator = nets_for(cfg.net, datamodule.sample_shape, objective)
     fast = speed(cfg)
     if fast.compile:
         generator.compile(mode=fast.compile_mode)  # in place: parameter names stay as they are

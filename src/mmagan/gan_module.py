@@ -120,12 +120,12 @@ class GANModule(L.LightningModule):
     # ----------------------------------------------------------------------------------- counting
     @property
     def steps_per_iteration(self) -> int:
-        return self.objective.d_steps + 1
+        return self.objective.steps_per_iteration
 
     @property
     def iteration(self) -> int:
         """Generator updates done so far (restored with the checkpoint through global_step)."""
-        return self.global_step // self.steps_per_iteration
+        return self.objective.iteration(self.global_step)
 
     # ----------------------------------------------------------------------------------- sampling
     @property

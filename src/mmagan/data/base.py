@@ -17,7 +17,7 @@ from mmagan.data.sampling import DeviceBatches, ResumableBatchSampler, Resumable
 log = logging.getLogger("mmagan")
 
 if TYPE_CHECKING:
-    from mmagan.data.toy import GaussianMixture
+    from mmagan.data.mixtures import GaussianMixture
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from mmagan.data.image_files import ON_BAD_IMAGE, ON_SMALL_IMAGE
 from mmagan.data.images import ImageArray, ImageDataModule
 from mmagan.data.prepared import load_prepared, prepared_cache
 from mmagan.errors import ConfigError, require_one_of
-from mmagan.nets.dcgan import RESOLUTIONS
+from mmagan.resolutions import RESOLUTIONS
 
 
 class CelebAHQDataModule(ImageDataModule):

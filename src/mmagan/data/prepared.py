@@ -22,7 +22,7 @@ import numpy as np
 
 from mmagan.data.image_files import ON_BAD_IMAGE, ON_SMALL_IMAGE, ImageFile, list_images, load_square
 from mmagan.errors import DataError, require_one_of
-from mmagan.nets.dcgan import RESOLUTIONS
+from mmagan.resolutions import RESOLUTIONS
 from mmagan.runs.files import fingerprint, write_json
 
 log = logging.getLogger("mmagan")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmagan.errors import ConfigError
-from mmagan.inspect.paths import slerp_rows
+from mmagan.latent_paths import slerp_rows
 from mmagan.nets.stylegan import is_style_based
 
 SPACES = ("z", "w")

@@ -42,6 +42,12 @@ def build_nets(
     return g, d
 
 
+def nets_for(cfg: Any, sample_shape: Sequence[int], objective) -> tuple[nn.Module, nn.Module]:
+    """G and D as an objective needs them (its heads, packing, and whether D may batch-normalise):
+    the one way training, checkpoints, export and inspection build the nets."""
+    return build_nets(cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing)
+
+
 def _stylegan(
     cfg: Any, sample_shape: Sequence[int], num_heads: int, packing: int
 ) -> tuple[nn.Module, nn.Module]:

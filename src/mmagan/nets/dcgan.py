@@ -6,7 +6,8 @@ import math
 
 from torch import Tensor, nn
 
-RESOLUTIONS = (32, 64, 128, 256)
+from mmagan.resolutions import RESOLUTIONS
+
 D_NORMS = ("batch", "layer", "none")
 
 

@@ -34,6 +34,16 @@ class Objective:
     #: training by config/validation.py: key -> (predicate, what is allowed).
     checks: Checks = {}
 
+    @property
+    def steps_per_iteration(self) -> int:
+        """Optimizer steps in one generator iteration: d_steps D updates and one G update."""
+        return self.d_steps + 1
+
+    def iteration(self, global_step: int) -> int:
+        """Generator iterations done after Lightning's `global_step` optimizer steps: the one formula
+        for the iteration count (the training step, checkpoints, the checkpoint callback)."""
+        return global_step // self.steps_per_iteration
+
     def pack(self, x: Tensor) -> Tensor:
         """What D is given for a batch of samples x; x itself except for packing objectives."""
         return x

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from mmagan import __version__
 from mmagan.errors import CheckpointError
-from mmagan.nets import build_nets
+from mmagan.nets import nets_for
 from mmagan.objectives import Objective, build_objective
 from mmagan.runs.files import atomic_write
 from mmagan.sampler import Sampler, as_shape
@@ -118,11 +118,7 @@ def _objective(config: dict) -> Objective:
 
 
 def _build_nets(config: dict, sample_shape: tuple[int, ...]) -> tuple[torch.nn.Module, torch.nn.Module]:
-    objective = _objective(config)
-    net_cfg = OmegaConf.create(config["net"])
-    return build_nets(
-        net_cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing
-    )
+    return nets_for(OmegaConf.create(config["net"]), sample_shape, _objective(config))
 
 
 def load_generator(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Sampler:
@@ -138,7 +134,7 @@ def load_generator(path: str | Path, ema: bool = True, device: str | torch.devic
     else:
         meta = ckpt["mmagan"]
         weights, used_ema = _generator_state(ckpt, ema, path)
-        iteration = int(ckpt.get("global_step", 0)) // (_objective(meta["config"]).d_steps + 1)
+        iteration = _objective(meta["config"]).iteration(int(ckpt.get("global_step", 0)))
     shape = as_shape(meta["sample_shape"])
     net, _ = _build_nets(meta["config"], shape)
     net.load_state_dict(weights)
