@@ -63,3 +63,19 @@ OFFLINE_METRICS = [
     "callbacks.lpips_diversity.random_trunk=true",
     "callbacks.ppl.random_trunk=true",
 ]
+
+
+def inject_nan_g_loss(monkeypatch, at: int, *, onwards: bool = False) -> None:
+    """MMA-GAN's generator loss turns NaN at its `at`-th call (and on every later one with
+    `onwards`): how the tests provoke a diverging run."""
+    from mmagan.objectives.mmagan import MMAGANObjective
+
+    original, calls = MMAGANObjective.g_loss, []
+
+    def g_loss(obj, *args, **kwargs):
+        calls.append(1)
+        loss, terms = original(obj, *args, **kwargs)
+        bad = len(calls) >= at if onwards else len(calls) == at
+        return (loss * float("nan"), terms) if bad else (loss, terms)
+
+    monkeypatch.setattr(MMAGANObjective, "g_loss", g_loss)

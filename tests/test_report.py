@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from scipy import stats
 
@@ -156,9 +157,11 @@ def test_results_page_from_study_sweeps(make_cfg, tmp_path):
 
 
 def test_heads_over_modes_reads_the_final_discriminator(make_cfg, tmp_path):
+    """A D whose heads are set by hand (head 2 fires everywhere, the others nowhere) gives the matrix
+    it must, from the checkpoint, and the cache keeps it."""
     from omegaconf import OmegaConf
 
-    from mmagan.report.results import heads_over_modes
+    from mmagan.report.heads import heads_over_modes
     from mmagan.runs.listing import read_run
     from mmagan.train import train
 
@@ -166,8 +169,19 @@ def test_heads_over_modes_reads_the_final_discriminator(make_cfg, tmp_path):
     train(cfg)
     (tmp_path / "r" / ".hydra").mkdir()
     OmegaConf.save(cfg, tmp_path / "r" / ".hydra" / "config.yaml")
+    ckpt_path = tmp_path / "r" / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(ckpt_path, weights_only=False)
+    state = ckpt["state_dict"]
+    w, b = state["discriminator.head.weight"], state["discriminator.head.bias"]
+    w.zero_()
+    b.copy_(torch.tensor([-20.0, -20.0, 20.0, -20.0, -20.0]))
+    torch.save(ckpt, ckpt_path)
     acts = heads_over_modes(read_run(tmp_path / "r"))
     assert acts.shape == (8, 5)  # one row per true mode of the ring, one column per head
+    assert (acts[:, 2] > 0.99).all() and (np.delete(acts, 2, axis=1) < 0.01).all()
+    # The cache answers without the checkpoint.
+    ckpt_path.unlink()
+    np.testing.assert_array_equal(heads_over_modes(read_run(tmp_path / "r")), acts)
 
 
 def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_cfg, tmp_path):

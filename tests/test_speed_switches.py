@@ -75,7 +75,14 @@ def baseline(tmp_path_factory):
         ("trainer.speed.optimizer=foreach", 1e-5),
         ("trainer.speed.channels_last=true", 1e-4),
         ("trainer.speed.device_data=true", 1e-5),
-        ("trainer.speed.tf32=true", 1e-5),  # a no-op on the CPU; must not change anything there
+        pytest.param(
+            "trainer.speed.tf32=true",
+            1e-5,
+            marks=pytest.mark.skipif(
+                not torch.cuda.is_available(),
+                reason="TF32 is a GPU switch: a no-op on the CPU (tests/test_gpu.py)",
+            ),
+        ),
     ],
 )
 def test_switch_keeps_the_losses(baseline, switch, tol):

@@ -65,17 +65,11 @@ def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):
 
 
 def test_a_nan_is_caught_at_the_next_log_step_naming_its_iteration(make_cfg, monkeypatch):
+    from helpers import inject_nan_g_loss
+
     from mmagan.errors import NonFiniteLossError
-    from mmagan.objectives.mmagan import MMAGANObjective
 
-    original, calls = MMAGANObjective.g_loss, []
-
-    def g_loss(obj, *args, **kwargs):
-        calls.append(1)
-        loss, terms = original(obj, *args, **kwargs)
-        return (loss * float("nan"), terms) if len(calls) == 3 else (loss, terms)
-
-    monkeypatch.setattr(MMAGANObjective, "g_loss", g_loss)
+    inject_nan_g_loss(monkeypatch, at=3)
     run = build(make_cfg(*QUIET))
     with pytest.raises(
         NonFiniteLossError, match=r"at iteration 3 \(seen at iteration 5\): loss_d=[-\d.e]+, loss_g=nan"
@@ -89,20 +83,14 @@ def test_with_rare_logging_the_losses_are_checked_when_the_ring_comes_round(
 ):
     """Logging every 100 iterations with a ring of 4 rows: checked at iterations 4, 8, 12 (and the
     end), so no row is overwritten unread; a run without NaN is not stopped by the check."""
+    from helpers import inject_nan_g_loss
+
     from mmagan import gan_module
     from mmagan.errors import NonFiniteLossError
-    from mmagan.objectives.mmagan import MMAGANObjective
 
     monkeypatch.setattr(gan_module, "LOSS_RING_ROWS", 4)
     if nan_at is not None:
-        original, calls = MMAGANObjective.g_loss, []
-
-        def g_loss(obj, *args, **kwargs):
-            calls.append(1)
-            loss, terms = original(obj, *args, **kwargs)
-            return (loss * float("nan"), terms) if len(calls) == nan_at else (loss, terms)
-
-        monkeypatch.setattr(MMAGANObjective, "g_loss", g_loss)
+        inject_nan_g_loss(monkeypatch, at=nan_at)
     run = build(make_cfg(*QUIET, "iterations=12", "trainer.log_every_n_steps=100"))
     assert len(run.module._loss_ring) == 4
     counter = CountIn([1, 2, 3, 4, 5, 6])

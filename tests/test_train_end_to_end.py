@@ -11,7 +11,6 @@ from mmagan.build import build
 from mmagan.data.toy import ring
 from mmagan.errors import NonFiniteLossError
 from mmagan.metrics.mode_coverage import mode_coverage
-from mmagan.objectives.mmagan import MMAGANObjective
 from mmagan.sampler import seeded_latents
 from mmagan.train import train
 
@@ -110,20 +109,10 @@ def test_resume_continues_the_iteration_count(make_cfg, tmp_path):
     assert resumed["global_step"] == 60
 
 
-def nan_from_call(at: int):
-    """A generator loss that turns NaN from its `at`-th call on."""
-    original, calls = MMAGANObjective.g_loss, []
-
-    def g_loss(obj, *args, **kwargs):
-        calls.append(1)
-        loss, terms = original(obj, *args, **kwargs)
-        return (loss * float("nan"), terms) if len(calls) >= at else (loss, terms)
-
-    return g_loss
-
-
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(make_cfg, tmp_path, monkeypatch):
-    monkeypatch.setattr(MMAGANObjective, "g_loss", nan_from_call(at=15))
+    from helpers import inject_nan_g_loss
+
+    inject_nan_g_loss(monkeypatch, at=15, onwards=True)
     with pytest.raises(NonFiniteLossError, match=r"iteration 15 .*loss_g=nan"):
         train(make_cfg("iterations=40", "callbacks.checkpoint.every_n_iterations=10"))
     run = tmp_path / "run"
