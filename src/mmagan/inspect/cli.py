@@ -125,9 +125,9 @@ def cmd_gallery(args, g: Sampler) -> None:
         mark = " (most tileable)" if i == order[0] else " (least tileable)" if i == order[-1] else ""
         labels.append(f"id {ids[i]}: {scores[i]:.2f}{mark}")
     title = (
-        f"layer {bank.layer.path}: the vector in g x g blocks (gaps of G's own activations between them); "
-        f"tileability = cos(block {TILEABILITY_GRID}, full) in {extractor} features, "
-        f"{len(ids)} vectors ranked"
+        f"layer {bank.layer.path} ({bank.layer.kind}): each vector written everywhere (full) or in g x g "
+        f"blocks with one-cell gaps of G's own activations\ntileability = cos(block {TILEABILITY_GRID}, "
+        f"full) in {extractor} features; {len(ids)} vectors ranked, the most and least tileable shown"
     )
     columns = ["source (patch marked)", "base", "full"] + [f"block {k}" for k in grids]
     image_table(images, Path(args.out), labels, columns, title)
@@ -220,10 +220,12 @@ def cmd_paint(args, g: Sampler) -> None:
     base, image = paint(g, bank, labels, colours, strokes, args.base_seed)
     rgb = torch.from_numpy(np.array(Image.open(args.map).convert("RGB"))).permute(2, 0, 1)[None].float()
     map_image = F.interpolate(rgb, size=base.shape[-2:], mode="nearest")[0] / 127.5 - 1
-    images = torch.stack([base, map_image[: base.shape[0]], image])[None]
-    heads = head_activations(Path(args.checkpoint), g, images[0])
+    heads = head_activations(Path(args.checkpoint), g, torch.stack([base, base, image]))
     if heads is not None:  # D judges images, not the colour map: no bars under it
         heads[1] = float("nan")
+    if base.shape[0] == 1:  # grayscale images shown in RGB, so that the map keeps its colours
+        base, image = base.expand(3, -1, -1), image.expand(3, -1, -1)
+    images = torch.stack([base, map_image[: base.shape[0]], image])[None]
     image_table(
         images,
         Path(args.out),
