@@ -15,7 +15,8 @@ if [ ! -f "$run/metrics.json" ] || ! grep -q '"finished": 1' "$run/metrics.json"
 fi
 ckpt=$run/checkpoints/last.ckpt
 mmagan-inspect layers "$ckpt"
-mmagan-inspect sweep "$ckpt" --latents 8 --vectors 64 --out "$out/sweep.png"
+mmagan-inspect sweep "$ckpt" --latents 8 --vectors 64 --out "$run/sweep/sweep.png"  # + a gallery per layer
+cp "$run/sweep/sweep.png" "$out/sweep.png"
 mmagan-inspect vectors "$ckpt" --layer main.5 --latents 32 --out "$run/vectors.pt"
 mmagan-inspect gallery "$ckpt" --vectors "$run/vectors.pt" --random 300 --show 3 --out "$out/gallery.png"
 mmagan-inspect interpolate "$ckpt" --seeds 0,1,2 --steps 6 --path spherical --out "$out/interpolation.png"
