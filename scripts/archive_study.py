@@ -37,7 +37,8 @@ def archive(sweeps: Path, out: Path, pattern: str) -> int:
             for name in KEPT:
                 if (job / name).is_file():
                     shutil.copyfile(job / name, target / name)
-            plots = sorted((job / "plots").glob("modes_iter*.png"))[-1:] + sorted((job / "plots").glob("headmap.png"))
+            plots = sorted((job / "plots").glob("modes_iter*.png"))[-1:]
+            plots += sorted((job / "plots").glob("headmap.png"))
             for plot in plots:
                 (target / "plots").mkdir(exist_ok=True)
                 shutil.copyfile(plot, target / "plots" / plot.name)

@@ -50,6 +50,7 @@ class Benchmark:
     name: str  # the sweep's folder name
     protocol: str  # "short", "medium" or "full"
     records: list[RunRecord]
+    planned: int = 0  # jobs of the sweep, finished or not
 
     @property
     def data(self) -> str:
@@ -66,10 +67,11 @@ def mean_se(values: list[float]) -> str:
 def benchmarks(sweeps_root: Path) -> list[Benchmark]:
     found = []
     for folder in sorted(p for p in sweeps_root.iterdir() if p.is_dir() and p.name.startswith("results_")):
-        done = finished(find_runs([folder]))
+        every = find_runs([folder])
+        done = finished(every)
         if done:
             protocol = next((p for p in ("short", "medium") if folder.name.endswith(f"_{p}")), "full")
-            found.append(Benchmark(folder.name, protocol, done))
+            found.append(Benchmark(folder.name, protocol, done, len(every)))
     return found
 
 
@@ -105,13 +107,16 @@ def reading(rows: list[Row], data: str) -> str:
         if mma is not None and others:
             best = others[0]
             d = welch_difference(mma.values(metric), best.values(metric))
-            verdict = (
-                "the interval includes 0: no difference shown"
-                if math.isnan(d.low) or d.low <= 0 <= d.high
-                else ("MMA-GAN is better" if (d.diff < 0) == lower else "MMA-GAN is worse")
-            )
-            interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}"
-            sentence += f" MMA-GAN minus {best.label}: {d.diff:+.3g} ({interval}; {verdict})."
+            if math.isnan(d.low):
+                interval = "no interval: it needs two seeds of each"
+            else:
+                verdict = (
+                    "the interval includes 0: no difference shown"
+                    if d.low <= 0 <= d.high
+                    else ("MMA-GAN is better" if (d.diff < 0) == lower else "MMA-GAN is worse")
+                )
+                interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {verdict}"
+            sentence += f" MMA-GAN minus {best.label}: {d.diff:+.3g} ({interval})."
         sentences.append(sentence)
     return "\n".join(f"- {s}" for s in sentences)
 
@@ -191,7 +196,12 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
     columns = metric_columns(bench.data)
     baselines = [r for r in rows if r.method in BASELINES]
     lines = []
-    if baselines:
+    if baselines and min(r.seeds for r in baselines) < 2:
+        lines.append(
+            "- Whether the baselines have flattened cannot be judged yet: with one seed there is no "
+            "standard error to compare successive validations with."
+        )
+    elif baselines:
         best = min(baselines, key=lambda r: r.rank)
         points = []
         for metric, _ in columns:
@@ -223,7 +233,8 @@ def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
         "",
         f"## {bench.data}, {bench.protocol} protocol (`{bench.name}`)",
         "",
-        f"{len(bench.records)} finished runs (seeds: {seeds}). The table is at the final budget: "
+        f"{len(bench.records)} finished runs of {max(bench.planned, len(bench.records))} planned "
+        f"(seeds: {seeds}). The table is at the final budget: "
         f"{', '.join(f'{i:,}' for i in iters)} generator iterations.",
         "",
         table,
