@@ -394,3 +394,27 @@ def test_layer_sweep_scores_every_hidden_spatial_layer(digits_ckpt):
     assert all(not entry["kind"] == "Tanh" for entry in found["layers"])  # G's output is not swept
     assert all(-1 <= e["quartiles"][0] <= e["median"] <= e["quartiles"][1] <= 1 for e in found["layers"])
     assert len(list(tmp.glob("sw_*.png"))) == len(expected)
+
+
+def test_inception_tileability_offline_is_the_metrics_one_line_error(
+    digits_ckpt, tmp_path, monkeypatch, caplog
+):
+    import urllib.error
+
+    from mmagan.inspect.cli import inspect_main
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def no_internet(*a, **k):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_internet)
+    ckpt, tmp = digits_ckpt
+    inspect_main(["vectors", str(ckpt), "--layer", "main.5", "--latents", "2", "--out", str(tmp / "v2.pt")])
+    with pytest.raises(SystemExit) as e:
+        inspect_main(["gallery", str(ckpt), "--vectors", str(tmp / "v2.pt"), "--ids", "1,2",
+                      "--extractor", "inception", "--out", str(tmp / "gi.png")])  # fmt: skip
+    assert e.value.code == 2
+    assert (
+        "weights-inception-2015-12-05-6726825d.pth" in caplog.text and "fidelity.weights_path" in caplog.text
+    )
