@@ -30,11 +30,15 @@ def test_fit_on_the_ring_writes_every_output(make_cfg, tmp_path):
         "trainer.val_check_interval=20",
         "callbacks.checkpoint.every_n_iterations=20",
         "callbacks.sample_snapshots.every_n_iterations=20",
+        "callbacks.mode_coverage.draws=1",  # the fixed evaluation latents only (draws: tested apart)
     )
     figures = train(cfg)
     run = tmp_path / "run"
     metrics = read_metrics(run)
+    protocol = metrics.pop("protocol")  # what the figures were measured under, beside them
     assert metrics == pytest.approx(figures)
+    assert protocol["eval_samples"] == 500 and protocol["mode_coverage_draws"] == 1
+    assert protocol["generator"] == "MLPGenerator" and protocol["resampling"] == "n/a"
     assert metrics["iteration"] == 40 and metrics["finished"] == 1
     # The mode figures are those of the final weights on the fixed evaluation latents: recomputed
     # here from the checkpoint alone.
