@@ -3,18 +3,15 @@
 raw pixels instead of decoding and resizing 30,000 JPEGs (StyleGAN2-ADA's dataset_tool does the
 same with a zip of PNGs; a raw array is faster still to read).
 
-    mmagan-prepare <folder or zip> <out.npy> --resolution 256 [--on-bad-image skip]
+The command that writes it is `mmagan-prepare` (mmagan/prepare.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import logging
 import multiprocessing
 import os
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -146,29 +143,3 @@ def prepared_cache(
         log.info("preparing %s at %dx%d once into %s", source, resolution, resolution, out)
         prepare(source, out, resolution, on_bad_image, on_small_image)
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="mmagan-prepare", description="Convert a folder or zip of images into mmagan's prepared format."
-    )
-    parser.add_argument("source", help="folder of images (searched recursively) or zip of images")
-    parser.add_argument("out", help="output .npy file (a .json of metadata is written beside it)")
-    parser.add_argument("--resolution", type=int, required=True, help=f"one of {RESOLUTIONS}")
-    parser.add_argument("--on-bad-image", default="error", choices=ON_BAD_IMAGE)
-    parser.add_argument("--on-small-image", default="error", choices=ON_SMALL_IMAGE)
-    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 1)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        meta = prepare(
-            args.source, args.out, args.resolution, args.on_bad_image, args.on_small_image, args.workers
-        )
-    except DataError as e:
-        log.error("data error: %s", e)
-        sys.exit(2)
-    print(json.dumps({k: v for k, v in meta.items() if k != "skipped_files"}))
-
-
-if __name__ == "__main__":
-    main()
