@@ -22,24 +22,58 @@ from mmagan.sampler import quantize
 log = logging.getLogger("mmagan")
 
 
-class _ValidationSamples(L.Callback):
-    """Collects the validation samples on rank 0 (CPU), every `every_n_validations` validations."""
+class EveryNValidations(L.Callback):
+    """Figures computed on rank 0 at every `every_n_validations`-th validation (never the sanity
+    check), timed, broadcast so that every rank logs the same, and logged as `metrics/<name>`.
+    Subclasses say what the figures are (`figures`)."""
+
+    timer_name = "eval"
+
+    def __init__(self, every_n_validations: int = 1) -> None:
+        self.every = every_n_validations
+        self._validations = 0
+        self._due = False
+
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self._due = not trainer.sanity_checking and self._validations % self.every == 0
+        if not trainer.sanity_checking:
+            self._validations += 1
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not self._due:
+            return
+        figures: dict[str, float] | None = None
+        if trainer.is_global_zero:
+            start = time.perf_counter()
+            figures = self.figures(trainer, pl_module)
+            figures[f"{self.timer_name}_seconds"] = time.perf_counter() - start
+        self.done()
+        if trainer.world_size > 1:
+            figures = trainer.strategy.broadcast(figures, src=0)
+        pl_module.log_dict({f"metrics/{k}": v for k, v in figures.items()}, sync_dist=False)
+
+    def figures(self, trainer, pl_module) -> dict[str, float]:
+        raise NotImplementedError
+
+    def done(self) -> None:
+        """After the figures of a due validation (every rank): release what they needed."""
+
+
+class _ValidationSamples(EveryNValidations):
+    """Collects the validation samples on rank 0 (CPU), every `every_n_validations` validations,
+    and scores them (`compute`)."""
 
     def __init__(self, every_n_validations: int = 1, max_samples: int | None = None) -> None:
-        self.every = every_n_validations
+        super().__init__(every_n_validations)
         self.max_samples = max_samples
-        self._validations = 0
         self._samples: list[Tensor] = []
-        self._due = False
 
     def convert(self, samples: Tensor) -> Tensor:
         return samples.detach()  # stays on the device the metrics run on
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        super().on_validation_epoch_start(trainer, pl_module)
         self._samples = []
-        self._due = not trainer.sanity_checking and self._validations % self.every == 0
-        if not trainer.sanity_checking:
-            self._validations += 1
 
     def on_validation_batch_end(
         self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
@@ -54,23 +88,14 @@ class _ValidationSamples(L.Callback):
         if trainer.is_global_zero:
             self._samples.append(self.convert(samples))
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if not self._due:
-            return
-        figures: dict[str, float] | None = None
-        if trainer.is_global_zero:
-            samples = torch.cat(self._samples)
-            if self.max_samples is not None:
-                samples = samples[: self.max_samples]
-            start = time.perf_counter()
-            figures = self.compute(trainer, pl_module, samples)
-            figures[f"{self.timer_name}_seconds"] = time.perf_counter() - start
-        self._samples = []
-        if trainer.world_size > 1:
-            figures = trainer.strategy.broadcast(figures, src=0)
-        pl_module.log_dict({f"metrics/{k}": v for k, v in figures.items()}, sync_dist=False)
+    def figures(self, trainer, pl_module) -> dict[str, float]:
+        samples = torch.cat(self._samples)
+        if self.max_samples is not None:
+            samples = samples[: self.max_samples]
+        return self.compute(trainer, pl_module, samples)
 
-    timer_name = "eval"
+    def done(self) -> None:
+        self._samples = []
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
         raise NotImplementedError

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
-import lightning as L
-
+from mmagan.callbacks.evaluation import EveryNValidations
 from mmagan.metrics.lpips_diversity import load_lpips
 from mmagan.metrics.ppl import lpips_distance, perceptual_path_length
 
 
-class PathLength(L.Callback):
+class PathLength(EveryNValidations):
     """Every `every_n_validations`-th validation, on rank 0; the figures are broadcast to all ranks."""
+
+    timer_name = "ppl"
 
     def __init__(
         self,
@@ -25,37 +24,23 @@ class PathLength(L.Callback):
         random_trunk: bool = False,
         every_n_validations: int = 1,
     ) -> None:
+        super().__init__(every_n_validations)
         self.spaces, self.sampling, self.num_samples = tuple(spaces), sampling, num_samples
         self.epsilon, self.crop, self.batch_size = epsilon, crop, batch_size
         self.trunk_weights_path, self.random_trunk = trunk_weights_path, random_trunk
-        self.every = every_n_validations
-        self._validations = 0
         self.model = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         self.model = load_lpips(self.trunk_weights_path, self.random_trunk)
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
-            return
-        due = self._validations % self.every == 0
-        self._validations += 1
-        if not due:
-            return
-        figures = None
-        if trainer.is_global_zero:
-            start = time.perf_counter()
-            figures = perceptual_path_length(
-                pl_module.eval_generator,
-                lpips_distance(self.model.to(pl_module.device)),
-                self.num_samples,
-                self.spaces,
-                self.sampling,
-                self.epsilon,
-                self.crop,
-                self.batch_size,
-            )
-            figures["ppl_seconds"] = time.perf_counter() - start
-        if trainer.world_size > 1:
-            figures = trainer.strategy.broadcast(figures, src=0)
-        pl_module.log_dict({f"metrics/{k}": v for k, v in figures.items()}, sync_dist=False)
+    def figures(self, trainer, pl_module) -> dict[str, float]:
+        return perceptual_path_length(
+            pl_module.eval_generator,
+            lpips_distance(self.model.to(pl_module.device)),
+            self.num_samples,
+            self.spaces,
+            self.sampling,
+            self.epsilon,
+            self.crop,
+            self.batch_size,
+        )
