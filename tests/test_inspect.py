@@ -377,6 +377,7 @@ def test_missing_input_files_are_one_line(digits_ckpt, tmp_path, caplog):
     assert e.value.code == 2 and "--map " in caplog.text and "m.png is not a file" in caplog.text
 
 
+@pytest.mark.slow
 def test_layer_sweep_scores_every_hidden_spatial_layer(digits_ckpt):
     import json
 

@@ -220,6 +220,7 @@ def _browser(playwright):
         pytest.skip(f"chromium did not start: {str(e).splitlines()[0]}")
 
 
+@pytest.mark.slow
 def test_a_stroke_in_the_browser_changes_the_image_inside_its_reach_only(served, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:

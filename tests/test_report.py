@@ -184,6 +184,7 @@ def test_heads_over_modes_reads_the_final_discriminator(make_cfg, tmp_path):
     np.testing.assert_array_equal(heads_over_modes(read_run(tmp_path / "r")), acts)
 
 
+@pytest.mark.slow
 def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_cfg, tmp_path):
     """A medium sweep validated along its budget: the curves figure, where the best baseline
     settled, whether the order moved, the draw-to-draw beside the seed-to-seed spread, and each

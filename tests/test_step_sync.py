@@ -104,7 +104,7 @@ def test_with_rare_logging_the_losses_are_checked_when_the_ring_comes_round(
             run.trainer.fit(run.module, datamodule=run.datamodule)
 
 
-@pytest.mark.parametrize("mode", ["adain", "modulated"])
+@pytest.mark.parametrize("mode", ["adain", pytest.param("modulated", marks=pytest.mark.slow)])
 def test_stylegan_iterations_do_not_read_the_host_either(make_cfg, mode):
     """Style mixing, w_avg tracking, lazy R1 (due at iteration 2) and, for StyleGAN2, lazy path-length
     regularisation (due at iterations 1 and 3) and the half-life EMA all stay on the device."""
