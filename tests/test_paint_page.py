@@ -257,3 +257,15 @@ def test_a_stroke_in_the_browser_changes_the_image_inside_its_reach_only(served,
     changed = np.abs(after - before) > 0
     assert changed[2:10, 2:10].any()
     assert not changed[16:, :].any() and not changed[:, 16:].any()
+
+
+def test_the_interpolation_slider_ends_at_each_seed(session):
+    """t = 0 is the first seed's latent, t = 1 the second's, t = 0.5 on the great circle between."""
+    from mmagan.latent_paths import slerp_rows
+
+    a, b = session.sampler.latents(1, 3), session.sampler.latents(1, 5)
+    torch.testing.assert_close(session.latent({"seed": 3, "seed2": 5, "t": 0.0}), a)
+    torch.testing.assert_close(session.latent({"seed": 3, "seed2": 5, "t": 1.0}), b)
+    middle = session.latent({"seed": 3, "seed2": 5, "t": 0.5})
+    torch.testing.assert_close(middle, slerp_rows(a, b, torch.tensor([[0.5]])))
+    assert not torch.allclose(middle, a) and not torch.allclose(middle, b)

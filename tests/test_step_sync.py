@@ -115,8 +115,8 @@ def test_stylegan_iterations_do_not_read_the_host_either(make_cfg, mode):
         f"net.style_mode={mode}", "pl.interval=2", "model.ema.enabled=true", "model.ema.half_life_kimg=1",
         "model.ema.rampup=0.05",
     )  # fmt: skip
-    assert build(cfg).module.pl_weight == (2.0 if mode == "modulated" else 0.0)
     run = build(cfg)
+    assert run.module.pl_weight == (2.0 if mode == "modulated" else 0.0)
     counter = CountIn([1, 2, 3, 4])
     run.trainer.callbacks.insert(0, counter)
     run.trainer.fit(run.module, datamodule=run.datamodule)

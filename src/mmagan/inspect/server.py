@@ -33,9 +33,9 @@ from torch import Tensor, nn
 from mmagan.inspect.gallery import Features, tileability, visualize
 from mmagan.inspect.layer_sweep import sweepable
 from mmagan.inspect.layers import InspectError, Layer, list_layers, module_at
-from mmagan.inspect.paths import slerp
 from mmagan.inspect.surgery import FULL, painted, writing
 from mmagan.inspect.vectors import VectorBank, collect
+from mmagan.latent_paths import slerp_rows
 from mmagan.nets.stylegan import is_style_based
 from mmagan.sampler import Sampler, to_uint8
 
@@ -87,7 +87,8 @@ class PaintSession:
         if body.get("seed2") is not None:
             seed2 = _int(body["seed2"], "seed2", 0, MAX_SEED)
             t = _number(body.get("t", 0.0), "t", 0.0, 1.0)
-            z = slerp(z[0], self.sampler.latents(1, seed2)[0], 101)[round(t * 100)][None]
+            t_ = torch.tensor([[t]], dtype=z.dtype, device=z.device)
+            z = slerp_rows(z, self.sampler.latents(1, seed2), t_)
         return z
 
     def generate(self, z: Tensor, body: dict) -> Tensor:
