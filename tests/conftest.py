@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import TINY, TINY_MLP
+from helpers import TINY, TINY_MLP, TINY_STACKED_DIGITS
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -23,3 +23,21 @@ def make_cfg(tmp_path: Path):
         return compose("train", [*TINY, *nets, f"paths.output_dir={out}", *overrides])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def trained_digits_run(tmp_path_factory) -> Path:
+    """The folder of one short MMA-GAN run on the stacked digits (DCGAN nets, 3 iterations),
+    trained once for every test that reads a training checkpoint (mmagan-eval, the inspection
+    commands). Tests add files to it (eval/, their own outputs) but never change what training wrote."""
+    from mmagan.config import compose
+    from mmagan.train import train
+
+    tmp = tmp_path_factory.mktemp("trained_digits")
+    cfg = compose(
+        "train",
+        [*TINY_STACKED_DIGITS, "iterations=3", "eval.num_samples=32", "eval.batch_size=32",
+         f"paths.data_dir={tmp / 'data'}", f"paths.output_dir={tmp / 'run'}"],
+    )  # fmt: skip
+    train(cfg)
+    return tmp / "run"

@@ -3,33 +3,18 @@
 import json
 
 import pytest
-from helpers import OFFLINE_METRICS, TINY_STACKED_DIGITS
+from helpers import OFFLINE_METRICS
 
 from mmagan.config import compose
 from mmagan.errors import CheckpointError, ConfigError
 from mmagan.evaluate import evaluate
-from mmagan.train import train
 
 EVAL_OFFLINE = [o for o in OFFLINE_METRICS if o.startswith("fidelity.")] + ["lpips.random_trunk=true"]
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("eval")
-    run = tmp / "run"
-    cfg = compose(
-        "train",
-        [
-            *TINY_STACKED_DIGITS,
-            "iterations=3",
-            "eval.num_samples=32",
-            "eval.batch_size=32",
-            f"paths.data_dir={tmp / 'data'}",
-            f"paths.output_dir={run}",
-        ],
-    )
-    train(cfg)
-    return run
+@pytest.fixture
+def trained_run(trained_digits_run):
+    return trained_digits_run
 
 
 def eval_cfg(run, *overrides, ckpt=None):

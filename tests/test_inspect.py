@@ -199,21 +199,9 @@ def test_a_checkpoint_without_a_generator_is_one_clear_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def digits_ckpt(tmp_path_factory):
-    """A short MMA-GAN run on the stacked digits (DCGAN nets): the checkpoint the commands read."""
-    from helpers import TINY_STACKED_DIGITS
-
-    from mmagan.config import compose
-    from mmagan.train import train
-
-    tmp = tmp_path_factory.mktemp("inspect")
-    cfg = compose(
-        "train",
-        [*TINY_STACKED_DIGITS, "iterations=3", "eval.num_samples=32", "eval.batch_size=32",
-         f"paths.data_dir={tmp / 'data'}", f"paths.output_dir={tmp / 'run'}"],
-    )  # fmt: skip
-    train(cfg)
-    return tmp / "run" / "checkpoints" / "last.ckpt", tmp
+def digits_ckpt(trained_digits_run, tmp_path_factory):
+    """The shared digits run's checkpoint, and a folder for this module's outputs."""
+    return trained_digits_run / "checkpoints" / "last.ckpt", tmp_path_factory.mktemp("inspect")
 
 
 def test_every_command_runs_on_a_checkpoint(digits_ckpt, capsys):

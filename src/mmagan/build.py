@@ -39,6 +39,7 @@ from mmagan.nets.stylegan import generator_protocol, is_style_based
 from mmagan.objectives import build_objective
 from mmagan.runs.checkpoints import check_resume
 from mmagan.runs.output_dir import prepare_output_dir
+from mmagan.runs.run_folder import RunFolder
 
 log = logging.getLogger("mmagan")
 
@@ -159,7 +160,8 @@ def build_callbacks(
     cfg: Any, run_dir: Path, module: GANModule, datamodule: GANDataModule, fidelity: FidelitySettings
 ) -> list[L.Callback]:
     steps_per_iteration = module.steps_per_iteration
-    ckpt_dir = run_dir / "checkpoints"
+    run = RunFolder(run_dir)
+    ckpt_dir = run.checkpoints
     offer = datamodule.evaluation()
     callbacks: list[L.Callback] = [
         IterationCheckpoint(
@@ -173,17 +175,15 @@ def build_callbacks(
         ),
         InterruptCheckpoint(str(ckpt_dir)),
         SampleSnapshots(
-            run_dir / "samples",
+            run.samples,
             every_n_iterations=cfg.sample_snapshots.every_n_iterations,
             num_samples=cfg.sample_snapshots.num_samples,
             seed=cfg.sample_snapshots.seed,
         ),
-        MetricsFile(run_dir / "metrics.json", run_protocol(cfg, module)),
+        MetricsFile(run.metrics, run_protocol(cfg, module)),
     ]
     if cfg.mode_coverage.enabled and offer.mixture is not None:
-        callbacks.append(
-            ModeCoverage(run_dir / "plots", cfg.mode_coverage.threshold, cfg.mode_coverage.draws)
-        )
+        callbacks.append(ModeCoverage(run.plots, cfg.mode_coverage.threshold, cfg.mode_coverage.draws))
     if cfg.mode_coverage.enabled and offer.classify_channels is not None:
         callbacks.append(StackedModeCount())
     if cfg.fidelity.metrics:
@@ -228,7 +228,7 @@ def build_callbacks(
             )
         )
     if cfg.style_figures.enabled and is_style_based(module.generator):  # no hooks to call per step otherwise
-        callbacks.append(StyleFigures(run_dir / "plots", cfg.style_figures.seed))
+        callbacks.append(StyleFigures(run.plots, cfg.style_figures.seed))
     if cfg.progress_bar.refresh_rate > 0:
         callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
     return callbacks
@@ -242,7 +242,7 @@ def checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
         if not Path(path).is_file():
             raise ConfigError(f"ckpt_path={path!r} is not a file; give the path of a .ckpt to resume from")
     else:
-        last = run_dir / "checkpoints" / "last.ckpt"
+        last = RunFolder(run_dir).last_checkpoint
         if not (cfg.rerun.resume_last and last.is_file()):
             return None
         log.info("resuming from this folder's %s", last)

@@ -25,6 +25,7 @@ from mmagan.metrics.ppl import lpips_distance, perceptual_path_length, usable_sp
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
+from mmagan.runs.run_folder import RunFolder
 from mmagan.sampler import Sampler, quantize
 
 log = logging.getLogger("mmagan")
@@ -34,13 +35,11 @@ EVAL_METRICS = (*FIDELITY_METRICS, "lpips", "ppl")
 def output_place(ckpt: Path, configured: str | None) -> tuple[Path, Path | None]:
     """(folder for <ckpt>.json, metrics.json to merge into): the run folder when the checkpoint is
     in <run>/checkpoints/ of a run, else `eval_dir` or an eval/ folder beside the checkpoint."""
-    run_dir = ckpt.resolve().parent.parent
-    in_run = ckpt.resolve().parent.name == "checkpoints" and (run_dir / "metrics.json").is_file()
+    run = RunFolder.of_checkpoint(ckpt)
+    metrics = run.metrics if run is not None else None
     if configured:
-        return Path(configured), (run_dir / "metrics.json") if in_run else None
-    if in_run:
-        return run_dir / "eval", run_dir / "metrics.json"
-    return ckpt.resolve().parent / "eval", None
+        return Path(configured), metrics
+    return (run.eval if run is not None else ckpt.resolve().parent / "eval"), metrics
 
 
 @torch.no_grad()

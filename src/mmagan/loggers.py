@@ -9,6 +9,8 @@ from typing import Any
 
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
+from mmagan.runs.run_folder import RunFolder
+
 
 def wandb_has_credentials() -> bool:
     """An API key in the environment or in ~/.netrc (where `wandb login` writes it)."""
@@ -33,7 +35,7 @@ def sweep_group() -> str | None:
 def keep_earlier_csv_log(run_dir: Path) -> None:
     """Lightning's CSV logger deletes an existing csv/metrics.csv; a run resumed in its own folder
     keeps the earlier rows as csv/metrics_part<k>.csv (the report reads them in order)."""
-    log_file = run_dir / "csv" / "metrics.csv"
+    log_file = RunFolder(run_dir).csv / "metrics.csv"
     if log_file.is_file():
         part = len(list(log_file.parent.glob("metrics_part*.csv")))
         log_file.rename(log_file.with_name(f"metrics_part{part}.csv"))

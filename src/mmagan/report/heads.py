@@ -18,39 +18,37 @@ from matplotlib.figure import Figure
 
 from mmagan.data.toy import MIXTURES, GaussianMixture
 from mmagan.report.tables import markdown_table
-from mmagan.runs.checkpoints import load_discriminator, load_generator
+from mmagan.runs.checkpoints import load_discriminator, load_generator, read_checkpoint
 from mmagan.runs.files import read_json, write_json
 from mmagan.runs.listing import RunRecord, learning_curve
+from mmagan.runs.run_folder import RunFolder
 from mmagan.runs.sweep_jobs import read_metrics
 
-HEADS_FILE = "heads.json"
-HEAD_MAP = Path("plots") / "headmap.png"
 # A head is live when its mean activation on some mode's real samples exceeds this.
 LIVE = 0.1
 
 
 def last_checkpoint(record: RunRecord) -> Path:
-    return record.folder / "checkpoints" / "last.ckpt"
+    return RunFolder(record.folder).last_checkpoint
 
 
-def mixture_of(record: RunRecord) -> GaussianMixture:
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.load(record.folder / ".hydra" / "config.yaml")
-    return MIXTURES[record.data](**cfg.data.mixture)
+def mixture_of(ckpt: Path) -> GaussianMixture:
+    """The run's mixture, from the checkpoint's own config."""
+    data = read_checkpoint(ckpt)["mmagan"]["config"]["data"]
+    return MIXTURES[data["name"]](**data["mixture"])
 
 
 @torch.no_grad()
 def heads_over_modes(record: RunRecord, points_per_mode: int = 200) -> np.ndarray | None:
     """(modes, K): D's mean sigmoid activation of each head on real samples of each true mode;
     None where neither the cache nor the final checkpoint is there."""
-    cache = record.folder / HEADS_FILE
+    cache = RunFolder(record.folder).heads
     if cache.is_file():
         return np.asarray(read_json(cache)["heads_over_modes"])
     if not last_checkpoint(record).is_file():
         return None
     d, _ = load_discriminator(last_checkpoint(record))
-    mixture = mixture_of(record)
+    mixture = mixture_of(last_checkpoint(record))
     g = torch.Generator().manual_seed(0)
     acts = []
     for mode in mixture.modes:
@@ -110,12 +108,12 @@ def head_activation_plot(record: RunRecord, path: Path) -> Path | None:
 def head_map_plot(record: RunRecord, path: Path) -> Path | None:
     """The plane coloured by the head with the highest activation, true modes and samples on top
     (drawn once into the run folder, copied to `path`)."""
-    cached = record.folder / HEAD_MAP
+    cached = RunFolder(record.folder).head_map
     if not cached.is_file():
         if not last_checkpoint(record).is_file():
             return None
         d, _ = load_discriminator(last_checkpoint(record))
-        mixture = mixture_of(record)
+        mixture = mixture_of(last_checkpoint(record))
         span = float(mixture.modes.abs().max()) * 1.4 + 0.3
         axis = torch.linspace(-span, span, 300)
         grid = torch.cartesian_prod(axis, axis)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from mmagan.runs.run_folder import CONFIG, RunFolder
 from mmagan.runs.sweep_jobs import FINISHED, MISSING, job_status, planned_jobs, read_failure, read_metrics
 
 # Figures that describe the run rather than the model: left out of the report.
@@ -53,7 +54,7 @@ def is_reported_metric(name: str) -> bool:
 def read_run(folder: Path) -> RunRecord:
     folder = Path(folder)
     record = RunRecord(folder=folder, status=job_status(folder))
-    config_file = folder / ".hydra" / "config.yaml"
+    config_file = RunFolder(folder).config
     if config_file.is_file():
         cfg = OmegaConf.load(config_file)
         objective = cfg.model.objective
@@ -85,7 +86,7 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
     for path in map(Path, paths):
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist: give run or sweep folders")
-        for config in sorted(path.glob("**/.hydra/config.yaml")):
+        for config in sorted(path.glob(f"**/{CONFIG}")):
             folder = config.parent.parent
             records.setdefault(folder.resolve(), read_run(folder))
         for multirun in sorted(path.glob("**/multirun.yaml")):
@@ -99,7 +100,7 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
 def learning_curve(folder: Path, metric: str) -> list[tuple[float, float]]:
     """(iteration, value) pairs of one metric from the run's CSV log: csv/metrics.csv, after the
     parts an interrupted and resumed run left (a step logged again replaces the earlier value)."""
-    logs = Path(folder) / "csv"
+    logs = RunFolder(folder).csv
     parts = sorted(logs.glob("metrics_part*.csv"), key=lambda p: int(p.stem.removeprefix("metrics_part")))
     points: dict[float, float] = {}
     for path in [*parts, logs / "metrics.csv"]:

@@ -17,15 +17,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from mmagan.runs.files import read_json, write_json
 from mmagan.runs.job_names import job_dirname
+from mmagan.runs.run_folder import CONFIG, RunFolder
 
 log = logging.getLogger("mmagan")
 
 FINISHED, FAILED, INCOMPLETE, MISSING = "finished", "failed", "incomplete", "missing"
-FAILURE_FILE = "failed.json"
 
 
 def read_metrics(job_dir: Path) -> dict:
-    return read_json(Path(job_dir) / "metrics.json")
+    return read_json(RunFolder(job_dir).metrics)
 
 
 def job_status(job_dir: Path) -> str:
@@ -34,13 +34,13 @@ def job_status(job_dir: Path) -> str:
         return MISSING
     if read_metrics(job_dir).get("finished") == 1:
         return FINISHED
-    if (job_dir / FAILURE_FILE).is_file():
+    if RunFolder(job_dir).failure.is_file():
         return FAILED
     return INCOMPLETE
 
 
 def read_failure(job_dir: Path) -> dict:
-    return read_json(Path(job_dir) / FAILURE_FILE)
+    return read_json(RunFolder(job_dir).failure)
 
 
 def planned_jobs(multirun_cfg: DictConfig, sweep_dir: Path | None = None) -> list[str]:
@@ -59,8 +59,8 @@ def planned_jobs(multirun_cfg: DictConfig, sweep_dir: Path | None = None) -> lis
         overrides = OverridesParser.create().parse_overrides(arguments)
         (jobs,) = BasicSweeper.split_arguments(overrides, None)
     except Exception:  # noqa: BLE001 - only a listing; the folders on disk say the rest
-        present = sorted(sweep_dir.glob("*/.hydra")) if sweep_dir is not None else []
-        return [p.parent.name for p in present]
+        present = sorted(sweep_dir.glob(f"*/{CONFIG}")) if sweep_dir is not None else []
+        return [p.parent.parent.name for p in present]
     return [job_dirname(job) for job in jobs]
 
 
@@ -70,14 +70,14 @@ def run_job(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
     if cfg.rerun.skip_finished and job_status(job_dir) == FINISHED:
         log.info("skipped, finished before: %s", job_dir)
         return {"status": "skipped", **read_metrics(job_dir)}
-    (job_dir / FAILURE_FILE).unlink(missing_ok=True)
+    RunFolder(job_dir).failure.unlink(missing_ok=True)
     start = time.monotonic()
     try:
         return {"status": FINISHED, **train(cfg)}
     except Exception as e:  # noqa: BLE001 - any failure of one job is recorded, the sweep goes on
         message = f"{type(e).__name__}: {e}"
         write_json(
-            job_dir / FAILURE_FILE,
+            RunFolder(job_dir).failure,
             {
                 "error": message,
                 "seconds": round(time.monotonic() - start, 3),
