@@ -45,6 +45,16 @@ BAD = [
     (["+trainer.use_distributed_sampler=true"], r"trainer\.use_distributed_sampler cannot be set"),
     (["ckpt_path=/nonexistent/last.ckpt"], r"ckpt_path='/nonexistent/last\.ckpt' is not a file"),
     (
+        ["+callbacks.fid_every=3"],
+        r"callbacks\.fid_every is not a known key; known keys of callbacks: \[.*'checkpoint'",
+    ),
+    (["callbacks.mode_coverage.draws=0"], r"callbacks\.mode_coverage\.draws=0 .*>= 1"),
+    (["callbacks.ppl.epsilon=2"], r"callbacks\.ppl\.epsilon=2 .*0 < epsilon < 1"),
+    (
+        ["+logger.mlflow={}"],
+        r"logger\.mlflow is not a known key; known keys of logger: \['csv', 'tensorboard', 'wandb'\]",
+    ),
+    (
         ["logger=wandb", "logger.wandb.mode=sometimes"],
         r"logger\.wandb\.mode='sometimes' .*auto, online or offline",
     ),
@@ -94,3 +104,17 @@ def test_experiment_configs_pass_validation(tmp_path, experiment, model):
     run = build(cfg)
     assert run.datamodule.evaluation().mixture.modes.shape[0] == (8 if experiment == "ring_pacgan" else 25)
     assert run.trainer.max_epochs == 400 and run.trainer.max_steps == -1  # epochs, not iterations
+
+
+@pytest.mark.parametrize(
+    "overrides,present,absent",
+    [
+        ([], {"ModeCoverage", "IterationCheckpoint", "SampleSnapshots", "MetricsFile"}, {"TQDMProgressBar"}),
+        (["callbacks.mode_coverage.enabled=false"], {"IterationCheckpoint"}, {"ModeCoverage"}),
+        (["callbacks.progress_bar.refresh_rate=5"], {"TQDMProgressBar"}, set()),
+    ],
+)
+def test_callbacks_follow_their_switches(make_cfg, overrides, present, absent):
+    run = build(make_cfg("callbacks.progress_bar.refresh_rate=0", *overrides))
+    kinds = {type(c).__name__ for c in run.trainer.callbacks}
+    assert present <= kinds and not (absent & kinds)

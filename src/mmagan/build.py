@@ -13,18 +13,11 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
-from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoint
-from mmagan.callbacks.evaluation import FidelityMetrics, LPIPSDiversity
+from mmagan.callbacks.from_config import RunParts, callbacks_from_config
 from mmagan.callbacks.metrics_file import MetricsFile
-from mmagan.callbacks.mode_coverage import ModeCoverage
-from mmagan.callbacks.path_length import PathLength
-from mmagan.callbacks.sample_snapshots import SampleSnapshots
-from mmagan.callbacks.stacked_modes import StackedModeCount
-from mmagan.callbacks.style_figures import StyleFigures
 from mmagan.config.validation import validate_config, validate_net
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
@@ -35,7 +28,7 @@ from mmagan.metrics.fidelity import FidelitySettings
 from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import nets_for
-from mmagan.nets.stylegan import generator_protocol, is_style_based
+from mmagan.nets.stylegan import generator_protocol
 from mmagan.objectives import build_objective
 from mmagan.runs.checkpoints import check_resume
 from mmagan.runs.output_dir import prepare_output_dir
@@ -122,10 +115,6 @@ def world_size(cfg: DictConfig) -> int:
     )
 
 
-def fidelity_settings(cfg: Any) -> FidelitySettings:
-    return FidelitySettings(**OmegaConf.to_container(cfg, resolve=True))
-
-
 def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: FidelitySettings) -> None:
     """Image metrics need image data and their weights: fetched now, or refused before training."""
     uses_fidelity = bool(cfg.callbacks.fidelity.metrics)
@@ -159,79 +148,10 @@ def run_protocol(cfg: Any, module: GANModule) -> dict:
 def build_callbacks(
     cfg: Any, run_dir: Path, module: GANModule, datamodule: GANDataModule, fidelity: FidelitySettings
 ) -> list[L.Callback]:
-    steps_per_iteration = module.steps_per_iteration
-    run = RunFolder(run_dir)
-    ckpt_dir = run.checkpoints
-    offer = datamodule.evaluation()
-    callbacks: list[L.Callback] = [
-        IterationCheckpoint(
-            every_n_iterations=cfg.checkpoint.every_n_iterations,
-            steps_per_iteration=steps_per_iteration,
-            dirpath=ckpt_dir,
-            filename="iter{iteration:07d}",
-            auto_insert_metric_name=False,
-            save_top_k=cfg.checkpoint.save_top_k,
-            save_last=cfg.checkpoint.save_last,
-        ),
-        InterruptCheckpoint(str(ckpt_dir)),
-        SampleSnapshots(
-            run.samples,
-            every_n_iterations=cfg.sample_snapshots.every_n_iterations,
-            num_samples=cfg.sample_snapshots.num_samples,
-            seed=cfg.sample_snapshots.seed,
-        ),
-        MetricsFile(run.metrics, run_protocol(cfg, module)),
-    ]
-    if cfg.mode_coverage.enabled and offer.mixture is not None:
-        callbacks.append(ModeCoverage(run.plots, cfg.mode_coverage.threshold, cfg.mode_coverage.draws))
-    if cfg.mode_coverage.enabled and offer.classify_channels is not None:
-        callbacks.append(StackedModeCount())
-    if cfg.fidelity.metrics:
-        every = cfg.fidelity.every_n_validations
-        callbacks.append(FidelityMetrics(list(cfg.fidelity.metrics), fidelity, every))
-        if "fid" in cfg.fidelity.metrics and cfg.fidelity.keep_best_fid:
-            callbacks.append(
-                ModelCheckpoint(
-                    dirpath=ckpt_dir,
-                    filename="best-fid",
-                    monitor="metrics/fid",
-                    mode="min",
-                    save_top_k=1,
-                    save_last=False,
-                    auto_insert_metric_name=False,
-                )
-            )
-    lp = cfg.lpips_diversity
-    if lp.enabled:
-        callbacks.append(
-            LPIPSDiversity(
-                lp.num_samples,
-                lp.minibatch,
-                fidelity.lpips_trunk_weights_path,
-                lp.random_trunk,
-                lp.every_n_validations,
-            )
-        )
-    ppl = cfg.ppl
-    if ppl.enabled:
-        callbacks.append(
-            PathLength(
-                list(ppl.spaces),
-                ppl.sampling,
-                ppl.num_samples,
-                ppl.epsilon,
-                ppl.crop,
-                ppl.batch_size,
-                fidelity.lpips_trunk_weights_path,
-                ppl.random_trunk,
-                ppl.every_n_validations,
-            )
-        )
-    if cfg.style_figures.enabled and is_style_based(module.generator):  # no hooks to call per step otherwise
-        callbacks.append(StyleFigures(run.plots, cfg.style_figures.seed))
-    if cfg.progress_bar.refresh_rate > 0:
-        callbacks.append(TQDMProgressBar(refresh_rate=cfg.progress_bar.refresh_rate))
-    return callbacks
+    """The `callbacks` group's callbacks, then metrics.json's writer (last: on Ctrl-C the checkpoint
+    is saved before the metrics are written)."""
+    parts = RunParts(RunFolder(run_dir), module, datamodule, fidelity)
+    return [*callbacks_from_config(cfg, parts), MetricsFile(parts.run.metrics, run_protocol(cfg, module))]
 
 
 def checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
@@ -322,7 +242,7 @@ def build(cfg: DictConfig) -> Run:
     module, datamodule = build_model(cfg)
     if cfg.callbacks.ppl.enabled:  # a space this G lacks is refused now, not at the first validation
         usable_spaces(module.generator, tuple(cfg.callbacks.ppl.spaces), "callbacks.ppl.spaces")
-    fidelity = fidelity_settings(cfg.fidelity)
+    fidelity = FidelitySettings.from_config(cfg.fidelity)
     check_metric_inputs(cfg, datamodule, fidelity)
     callbacks = build_callbacks(cfg.callbacks, run_dir, module, datamodule, fidelity)
     loggers = build_loggers(cfg.logger, run_dir)

@@ -13,15 +13,15 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from mmagan.build import fidelity_settings
 from mmagan.config import config_dir
 from mmagan.config.validation import check, int_at_least, validate_fidelity, validate_ppl
 from mmagan.console import quiet_library_noise
 from mmagan.data import build_datamodule
 from mmagan.errors import ConfigError, exit_on_user_error
-from mmagan.metrics.fidelity import FIDELITY_METRICS, fidelity_metrics, images_fingerprint
-from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
-from mmagan.metrics.ppl import lpips_distance, perceptual_path_length, usable_spaces
+from mmagan.metrics.fidelity import FIDELITY_METRICS, FidelitySettings
+from mmagan.metrics.lpips_diversity import load_lpips
+from mmagan.metrics.ppl import PPLSettings, usable_spaces
+from mmagan.metrics.score import METRICS, Scorer, score
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
@@ -29,7 +29,6 @@ from mmagan.runs.run_folder import RunFolder
 from mmagan.sampler import Sampler, quantize
 
 log = logging.getLogger("mmagan")
-EVAL_METRICS = (*FIDELITY_METRICS, "lpips", "ppl")
 
 
 def output_place(ckpt: Path, configured: str | None) -> tuple[Path, Path | None]:
@@ -51,47 +50,61 @@ def generate(sampler: Sampler, n: int, batch_size: int, seed: int) -> torch.Tens
     return torch.cat([quantize(sampler(chunk)) for chunk in chunks])
 
 
-def evaluate(cfg: DictConfig) -> dict:
+def checked_metrics(cfg: DictConfig) -> list[str]:
+    """The requested metrics, after every eval setting has been checked."""
     metrics = list(
         check(
             cfg,
             "metrics",
-            lambda v: len(v) > 0 and all(m in EVAL_METRICS for m in v),
-            f"a non-empty list from {list(EVAL_METRICS)}",
+            lambda v: len(v) > 0 and all(m in METRICS for m in v),
+            f"a non-empty list from {list(METRICS)}",
         )
     )
     for key in ("num_samples", "batch_size", "lpips.num_samples", "lpips.minibatch"):
         check(cfg, key, int_at_least(2 if key.startswith("lpips") else 1), "a positive integer")
     validate_fidelity(cfg)
     validate_ppl(cfg, "ppl.")
-    ckpt = Path(cfg.ckpt_path)
-    device = torch.device(
-        "cuda"
-        if cfg.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if cfg.device == "auto" else cfg.device)
-    )
-    sampler = load_generator(ckpt, ema=cfg.ema, device=device)  # the checkpoint alone rebuilds G
-    train_cfg = OmegaConf.create(sampler.config)
-    train_cfg.merge_with_dotlist(list(cfg.train_overrides))
-    if len(sampler.sample_shape) != 3:
-        raise ConfigError(f"mmagan-eval scores images; the run's data {train_cfg.data.name!r} is not images")
-    if "ppl" in metrics:
-        usable_spaces(sampler.net, tuple(cfg.ppl.spaces))  # before any long work
-    settings = fidelity_settings(cfg.fidelity)
-    fid_metrics = [m for m in metrics if m in FIDELITY_METRICS]
-    if fid_metrics:
-        settings.weights()  # before any long work: refused offline with the file and folder named
-    uses_lpips = "lpips" in metrics or "ppl" in metrics
-    lpips_model = (
-        load_lpips(settings.lpips_trunk_weights_path, cfg.lpips.random_trunk) if uses_lpips else None
-    )
+    return metrics
 
-    seconds: dict[str, float] = {}
-    if fid_metrics or "lpips" in metrics:  # PPL draws its own latent pairs
-        start = time.perf_counter()
-        fake = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
-        seconds["generate"] = time.perf_counter() - start
-    values: dict[str, float] = {}
+
+def eval_device(configured: str) -> torch.device:
+    if configured == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(configured)
+
+
+def reference_offer(train_cfg: DictConfig):
+    """The training images of the checkpoint's run, through its own DataModule."""
+    datamodule = build_datamodule(train_cfg.data, batches_per_step=1)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule.evaluation()
+
+
+def prepared_scorer(cfg: DictConfig, metrics: list[str], sampler: Sampler) -> Scorer:
+    """What the metrics need, fetched or refused (weights offline, a space G lacks) before any
+    long work."""
+    if len(sampler.sample_shape) != 3:
+        raise ConfigError(
+            f"mmagan-eval scores images; the run's data {sampler.config['data']['name']!r} is not images"
+        )
+    scorer = Scorer(
+        fidelity=FidelitySettings.from_config(cfg.fidelity),
+        lpips_num_samples=cfg.lpips.num_samples,
+        lpips_minibatch=cfg.lpips.minibatch,
+        ppl=PPLSettings.from_config(cfg.ppl),
+    )
+    if "ppl" in metrics:
+        usable_spaces(sampler.net, scorer.ppl.spaces)
+    if any(m in FIDELITY_METRICS for m in metrics):
+        scorer.fidelity.weights()  # refused offline with the file and folder named
+    if "lpips" in metrics or "ppl" in metrics:
+        scorer.lpips_model = load_lpips(scorer.fidelity.lpips_trunk_weights_path, cfg.lpips.random_trunk)
+    return scorer
+
+
+def protocol_of(cfg: DictConfig, metrics: list[str], sampler: Sampler, scorer: Scorer, reference) -> dict:
+    """How the figures were made, written beside them."""
     protocol: dict = {
         "num_samples": cfg.num_samples,
         "seed": cfg.seed,
@@ -99,60 +112,24 @@ def evaluate(cfg: DictConfig) -> dict:
         "ema": sampler.ema,
         **generator_protocol(sampler.net),
     }
-    if fid_metrics:
-        start = time.perf_counter()
-        datamodule = build_datamodule(train_cfg.data, batches_per_step=1)
-        datamodule.prepare_data()
-        datamodule.setup("fit")
-        offer = datamodule.evaluation()
-        real = offer.reference_images()
-        key = f"{offer.reference_key()}-{images_fingerprint(real)}"
-        values.update(fidelity_metrics(fake, fid_metrics, settings, real=real, real_key=key))
-        seconds["fidelity"] = time.perf_counter() - start
+    if reference is not None:
+        f = scorer.fidelity
         protocol.update(
-            reference=f"{offer.reference_key()}: all {len(real)} training images",
-            feature_extractor=settings.feature_extractor,
-            is_splits=settings.is_splits,
-            kid_subsets=settings.kid_subsets,
-            kid_subset_size=settings.kid_subset_size,
+            reference=f"{reference.reference_key()}: all {len(reference.reference_images())} training images",
+            feature_extractor=f.feature_extractor,
+            is_splits=f.is_splits,
+            kid_subsets=f.kid_subsets,
+            kid_subset_size=f.kid_subset_size,
         )
     if "lpips" in metrics:
-        start = time.perf_counter()
-        samples = fake[: cfg.lpips.num_samples].to(device).float().div(127.5).sub(1)
-        values.update(lpips_diversity(lpips_model.to(device), samples, cfg.lpips.minibatch))
-        seconds["lpips"] = time.perf_counter() - start
-        protocol.update(lpips="alex v0.1", lpips_minibatch=cfg.lpips.minibatch)
+        protocol.update(lpips="alex v0.1", lpips_minibatch=scorer.lpips_minibatch)
     if "ppl" in metrics:
-        start = time.perf_counter()
-        p = cfg.ppl
-        values.update(
-            perceptual_path_length(
-                sampler.net,
-                lpips_distance(lpips_model.to(device)),
-                p.num_samples,
-                tuple(p.spaces),
-                p.sampling,
-                p.epsilon,
-                p.crop,
-                p.batch_size,
-                seed=cfg.seed,
-            )
-        )
-        seconds["ppl"] = time.perf_counter() - start
-        protocol.update(
-            ppl=f"{p.sampling} points, epsilon {p.epsilon:g}, {p.num_samples} pairs, lpips alex v0.1, "
-            f"1st-99th percentile mean{', face crop' if p.crop else ''}"
-        )
-    packages = ("mmagan", "torch", "torchvision", "torch-fidelity", "lpips", "lightning")
-    report = {
-        "checkpoint": str(ckpt.resolve()),
-        "iteration": sampler.iteration,
-        "metrics": values,
-        "protocol": protocol,
-        "seconds": seconds,
-        "versions": {p: version(p) for p in packages},
-        "device": str(device),
-    }
+        protocol.update(ppl=scorer.ppl.describe())
+    return protocol
+
+
+def write_report(cfg: DictConfig, ckpt: Path, values: dict[str, float], report: dict) -> Path:
+    """<ckpt>.json in the eval folder; eval/* merged into the run's metrics.json when it has one."""
     out_dir, metrics_file = output_place(ckpt, cfg.eval_dir)
     written = write_json(out_dir / f"{ckpt.stem}.json", report)
     if metrics_file is not None:
@@ -160,6 +137,46 @@ def evaluate(cfg: DictConfig) -> dict:
     for name, value in values.items():
         log.info("  %-22s %g", name, value)
     log.info("written: %s", written)
+    return written
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Score one checkpoint: check the settings, rebuild G from the file, generate, score each group
+    of metrics through `score` (as the validation callbacks do), write the report."""
+    metrics = checked_metrics(cfg)
+    ckpt = Path(cfg.ckpt_path)
+    device = eval_device(cfg.device)
+    sampler = load_generator(ckpt, ema=cfg.ema, device=device)  # the checkpoint alone rebuilds G
+    train_cfg = OmegaConf.create(sampler.config)
+    train_cfg.merge_with_dotlist(list(cfg.train_overrides))
+    scorer = prepared_scorer(cfg, metrics, sampler)
+
+    seconds: dict[str, float] = {}
+    values: dict[str, float] = {}
+    fidelity = [m for m in metrics if m in FIDELITY_METRICS]
+    reference = reference_offer(train_cfg) if fidelity else None
+    images = None
+    if fidelity or "lpips" in metrics:  # PPL draws its own latent pairs
+        start = time.perf_counter()
+        images = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
+        seconds["generate"] = time.perf_counter() - start
+    for group, names in (("fidelity", fidelity), ("lpips", ["lpips"]), ("ppl", ["ppl"])):
+        names = [m for m in names if m in metrics]
+        if names:
+            start = time.perf_counter()
+            values.update(score(names, scorer, images, reference, sampler.net, seed=cfg.seed))
+            seconds[group] = time.perf_counter() - start
+    packages = ("mmagan", "torch", "torchvision", "torch-fidelity", "lpips", "lightning")
+    report = {
+        "checkpoint": str(ckpt.resolve()),
+        "iteration": sampler.iteration,
+        "metrics": values,
+        "protocol": protocol_of(cfg, metrics, sampler, scorer, reference),
+        "seconds": seconds,
+        "versions": {p: version(p) for p in packages},
+        "device": str(device),
+    }
+    write_report(cfg, ckpt, values, report)
     return report
 
 

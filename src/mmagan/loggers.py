@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import netrc
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,30 +42,39 @@ def keep_earlier_csv_log(run_dir: Path) -> None:
         log_file.rename(log_file.with_name(f"metrics_part{part}.csv"))
 
 
+def _csv(cfg: Any, run_dir: Path) -> Logger:
+    keep_earlier_csv_log(run_dir)
+    return CSVLogger(save_dir=run_dir, name="csv", version="")
+
+
+def _tensorboard(cfg: Any, run_dir: Path) -> Logger:
+    return TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
+
+
+def _wandb(cfg: Any, run_dir: Path) -> Logger:
+    offline = cfg.mode == "offline" or (cfg.mode == "auto" and not wandb_has_credentials())
+    return WandbLogger(
+        project=cfg.project,
+        entity=cfg.entity,
+        group=cfg.group or sweep_group(),
+        name=cfg.name or run_dir.name,  # in a sweep: the job's overrides (K=8,lambda=0.5,...)
+        tags=list(cfg.tags),
+        save_dir=str(run_dir),
+        offline=offline,
+    )
+
+
+#: The `logger` group's keys and what each builds from its block and the run folder.
+LOGGERS: dict[str, Callable[[Any, Path], Logger]] = {
+    "csv": _csv,
+    "tensorboard": _tensorboard,
+    "wandb": _wandb,
+}
+
+
 def build_loggers(cfg: Any, run_dir: Path) -> list[Logger]:
-    loggers: list[Logger] = []
-    if "csv" in cfg:
-        keep_earlier_csv_log(run_dir)
-        loggers.append(CSVLogger(save_dir=run_dir, name="csv", version=""))
-    if "tensorboard" in cfg:
-        loggers.append(
-            TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
-        )
-    if "wandb" in cfg:
-        w = cfg.wandb
-        offline = w.mode == "offline" or (w.mode == "auto" and not wandb_has_credentials())
-        loggers.append(
-            WandbLogger(
-                project=w.project,
-                entity=w.entity,
-                group=w.group or sweep_group(),
-                name=w.name or run_dir.name,  # in a sweep: the job's overrides (K=8,lambda=0.5,...)
-                tags=list(w.tags),
-                save_dir=str(run_dir),
-                offline=offline,
-            )
-        )
-    return loggers
+    """One logger per key of the `logger` block, in its order (logger=none: none)."""
+    return [LOGGERS[key](block, Path(run_dir)) for key, block in cfg.items()]
 
 
 def finish_loggers(loggers: list[Logger]) -> None:

@@ -15,8 +15,9 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from mmagan.metrics.fidelity import FidelitySettings, fidelity_metrics, images_fingerprint
-from mmagan.metrics.lpips_diversity import load_lpips, lpips_diversity
+from mmagan.metrics.fidelity import FidelitySettings
+from mmagan.metrics.lpips_diversity import load_lpips
+from mmagan.metrics.score import Scorer, score
 from mmagan.sampler import quantize
 
 log = logging.getLogger("mmagan")
@@ -69,7 +70,8 @@ class _ValidationSamples(EveryNValidations):
         self._samples: list[Tensor] = []
 
     def convert(self, samples: Tensor) -> Tensor:
-        return samples.detach()  # stays on the device the metrics run on
+        """uint8, as mmagan-eval scores them; stays on the device the metrics run on."""
+        return quantize(samples)
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
         super().on_validation_epoch_start(trainer, pl_module)
@@ -110,20 +112,15 @@ class FidelityMetrics(_ValidationSamples):
     def __init__(self, metrics: list[str], settings: FidelitySettings, every_n_validations: int = 1) -> None:
         super().__init__(every_n_validations)
         self.metrics = list(metrics)
-        self.settings = settings
-
-    def convert(self, samples: Tensor) -> Tensor:
-        return quantize(samples)  # stays on the device: torch-fidelity reads it there
+        self.scorer = Scorer(fidelity=settings)
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
-        offer = trainer.datamodule.evaluation()
-        real = offer.reference_images()
-        key = f"{offer.reference_key()}-{images_fingerprint(real)}"
-        return fidelity_metrics(samples, self.metrics, self.settings, real=real, real_key=key)
+        return score(self.metrics, self.scorer, samples, reference=trainer.datamodule.evaluation())
 
 
 class LPIPSDiversity(_ValidationSamples):
-    """Mean LPIPS over pairs within minibatches of the first `num_samples` validation samples."""
+    """Mean LPIPS over pairs within minibatches of the first `num_samples` validation samples
+    (uint8, as mmagan-eval scores them)."""
 
     timer_name = "lpips"
 
@@ -136,13 +133,11 @@ class LPIPSDiversity(_ValidationSamples):
         every_n_validations: int = 1,
     ) -> None:
         super().__init__(every_n_validations, max_samples=num_samples)
-        self.minibatch = minibatch
+        self.scorer = Scorer(lpips_num_samples=num_samples, lpips_minibatch=minibatch)
         self.trunk_weights_path, self.random_trunk = trunk_weights_path, random_trunk
-        self.model = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        self.model = load_lpips(self.trunk_weights_path, self.random_trunk)
+        self.scorer.lpips_model = load_lpips(self.trunk_weights_path, self.random_trunk)
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
-        self.model.to(pl_module.device)
-        return lpips_diversity(self.model, samples.to(pl_module.device), self.minibatch)
+        return score(["lpips"], self.scorer, samples.to(pl_module.device))

@@ -265,51 +265,20 @@ def validate_trainer(cfg: DictConfig) -> None:
 
 
 def validate_callbacks(cfg: DictConfig) -> None:
-    c = "callbacks."
-    check(cfg, c + "checkpoint.every_n_iterations", int_at_least(0), "an integer >= 0")
-    check(cfg, c + "checkpoint.save_top_k", int_at_least(-1), "-1 (all) or an integer >= 0")
-    check(cfg, c + "sample_snapshots.every_n_iterations", int_at_least(0), "an integer >= 0")
-    check(cfg, c + "sample_snapshots.num_samples", int_at_least(1), "an integer >= 1")
-    check(cfg, c + "mode_coverage.threshold", lambda v: _is_number(v) and v > 0, "a number > 0")
-    check(cfg, c + "mode_coverage.draws", int_at_least(1), "an integer >= 1")
-    from mmagan.metrics.fidelity import FIDELITY_METRICS
+    """Each key of the callbacks group by its own declared checks (callbacks/from_config.py)."""
+    from mmagan.callbacks.from_config import CALLBACKS
 
-    check(
-        cfg,
-        c + "fidelity.metrics",
-        lambda v: all(m in FIDELITY_METRICS for m in v) and len(set(v)) == len(v),
-        f"a list of distinct names from {list(FIDELITY_METRICS)} (LPIPS: callbacks.lpips_diversity)",
-    )
-    check(cfg, c + "fidelity.every_n_validations", int_at_least(1), "an integer >= 1")
-    check(cfg, c + "fidelity.keep_best_fid", lambda v: isinstance(v, bool), "true or false")
-    check(cfg, c + "lpips_diversity.enabled", lambda v: isinstance(v, bool), "true or false")
-    check(cfg, c + "lpips_diversity.num_samples", int_at_least(2), "an integer >= 2")
-    check(cfg, c + "lpips_diversity.minibatch", int_at_least(2), "an integer >= 2")
-    check(cfg, c + "lpips_diversity.every_n_validations", int_at_least(1), "an integer >= 1")
-    validate_ppl(cfg, c + "ppl.")
-    check(cfg, c + "ppl.enabled", lambda v: isinstance(v, bool), "true or false")
-    check(cfg, c + "ppl.random_trunk", lambda v: isinstance(v, bool), "true or false")
-    check(cfg, c + "ppl.every_n_validations", int_at_least(1), "an integer >= 1")
-    check(cfg, c + "style_figures.enabled", lambda v: isinstance(v, bool), "true or false")
+    _unknown_keys(cfg, "callbacks", set(CALLBACKS))
+    for key, kind in CALLBACKS.items():
+        run_checks(cfg, f"callbacks.{key}.", kind.checks)
     validate_fidelity(cfg)
-    check(cfg, c + "progress_bar.refresh_rate", int_at_least(0), "an integer >= 0 (0 hides the bar)")
 
 
 def validate_ppl(cfg: DictConfig, p: str) -> None:
     """The perceptual path length settings under prefix p (callbacks.ppl. or ppl.)."""
-    from mmagan.metrics.ppl import SAMPLINGS, SPACES
+    from mmagan.metrics.ppl import PPL_CHECKS
 
-    check(
-        cfg,
-        p + "spaces",
-        lambda v: len(v) >= 1 and all(s in SPACES for s in v) and len(set(v)) == len(v),
-        f"a non-empty list of distinct names from {list(SPACES)}",
-    )
-    check(cfg, p + "sampling", one_of(SAMPLINGS), f"one of {list(SAMPLINGS)}")
-    check(cfg, p + "num_samples", int_at_least(2), "an integer >= 2")
-    check(cfg, p + "epsilon", lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < epsilon < 1")
-    check(cfg, p + "crop", lambda v: isinstance(v, bool), "true or false")
-    check(cfg, p + "batch_size", int_at_least(1), "an integer >= 1")
+    run_checks(cfg, p, PPL_CHECKS)
 
 
 def validate_fidelity(cfg: DictConfig) -> None:
@@ -321,8 +290,9 @@ def validate_fidelity(cfg: DictConfig) -> None:
 
 
 def validate_logger(cfg: DictConfig) -> None:
-    known = {"csv", "tensorboard", "wandb"}
-    _unknown_keys(cfg, "logger", known)
+    from mmagan.loggers import LOGGERS
+
+    _unknown_keys(cfg, "logger", set(LOGGERS))
     if "wandb" in cfg.logger:
         check(cfg, "logger.wandb.mode", one_of(("auto", "online", "offline")), "auto, online or offline")
 

@@ -54,6 +54,13 @@ class FidelitySettings:
     kid_subset_size: int = 1000
     progress: bool = True
 
+    @classmethod
+    def from_config(cls, cfg) -> FidelitySettings:
+        """From the `fidelity` config group."""
+        from omegaconf import OmegaConf
+
+        return cls(**OmegaConf.to_container(cfg, resolve=True))
+
     def register_extractor(self) -> None:
         """Import and register a user's torch-fidelity FeatureExtractorBase subclass, if one is set."""
         if not self.feature_extractor_class:

@@ -13,12 +13,14 @@ latent moves within a pair; G's own const noise is restored afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmagan.checks import Checks, int_at_least, number_in
 from mmagan.errors import ConfigError
 from mmagan.latent_paths import slerp_rows
 from mmagan.nets.stylegan import is_style_based
@@ -26,6 +28,18 @@ from mmagan.nets.stylegan import is_style_based
 SPACES = ("z", "w")
 SAMPLINGS = ("full", "end")
 Distance = Callable[[Tensor, Tensor], Tensor]
+#: The PPL settings' checks, for `callbacks.ppl` (training) and `ppl` (mmagan-eval) alike.
+PPL_CHECKS: Checks = {
+    "spaces": (
+        lambda v: len(v) >= 1 and all(s in SPACES for s in v) and len(set(v)) == len(v),
+        f"a non-empty list of distinct names from {list(SPACES)}",
+    ),
+    "sampling": (lambda v: v in SAMPLINGS, f"one of {list(SAMPLINGS)}"),
+    "num_samples": (int_at_least(2), "an integer >= 2"),
+    "epsilon": (number_in(0, 1, lo_open=True, hi_open=True), "a number with 0 < epsilon < 1"),
+    "crop": (lambda v: isinstance(v, bool), "true or false"),
+    "batch_size": (int_at_least(1), "an integer >= 1"),
+}
 
 
 def available_spaces(generator: nn.Module) -> tuple[str, ...]:
@@ -147,6 +161,40 @@ def filtered_mean(values: Tensor) -> float:
 def lpips_distance(model: nn.Module) -> Distance:
     """Per-pair LPIPS of images in [-1, 1] (the lpips package's own forward)."""
     return lambda x, y: model(x, y).flatten()
+
+
+@dataclass(frozen=True)
+class PPLSettings:
+    """How PPL is measured (`callbacks.ppl` in training, `ppl` in mmagan-eval): the spaces, t's
+    sampling, pairs of latents, the step epsilon, the face crop, the batch of pairs."""
+
+    spaces: tuple[str, ...] = SPACES
+    sampling: str = "end"
+    num_samples: int = 1000
+    epsilon: float = 1e-4
+    crop: bool = False
+    batch_size: int = 100
+
+    @classmethod
+    def from_config(cls, cfg) -> PPLSettings:
+        """From a config block that may hold other keys too (enabled, every_n_validations, ...)."""
+        return cls(
+            tuple(cfg.spaces), str(cfg.sampling), int(cfg.num_samples), float(cfg.epsilon), bool(cfg.crop),
+            int(cfg.batch_size),
+        )  # fmt: skip
+
+    def describe(self) -> str:
+        """The protocol line written beside the figures."""
+        return (
+            f"{self.sampling} points, epsilon {self.epsilon:g}, {self.num_samples} pairs, lpips alex v0.1, "
+            f"1st-99th percentile mean{', face crop' if self.crop else ''}"
+        )
+
+    def measure(self, generator: nn.Module, distance: Distance, seed: int = 0) -> dict[str, float]:
+        return perceptual_path_length(
+            generator, distance, self.num_samples, self.spaces, self.sampling, self.epsilon, self.crop,
+            self.batch_size, seed,
+        )  # fmt: skip
 
 
 def perceptual_path_length(
