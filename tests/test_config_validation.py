@@ -21,6 +21,8 @@ BAD = [
     ),
     (["+model.objective.kappa=3"], r"model\.objective\.kappa is not a known key"),
     (["net.name=resnet"], r"net\.name='resnet' .*one of"),
+    (["net.g_hidden=[0]"], r"net\.g_hidden=\[0\] .*a non-empty list of integers >= 1"),
+    (["net.init=xavier"], r"net\.init='xavier' .*one of \['dcgan', 'default'\]"),
     (["net=dcgan"], r"net\.name='dcgan' needs square images .*shape \(2,\)"),
     (["model.optimizer.lr_g=0"], r"model\.optimizer\.lr_g=0 .*> 0"),
     (["model.optimizer.betas=[0.5]"], r"model\.optimizer\.betas=\[0\.5\]"),

@@ -21,9 +21,7 @@ from mmagan.checks import (  # noqa: F401 - check and friends are used from here
 )
 from mmagan.data import DATASETS
 from mmagan.errors import ConfigError
-from mmagan.nets import INITS, NETS
-from mmagan.nets.dcgan import D_NORMS, RESOLUTIONS
-from mmagan.nets.resample import RESAMPLES
+from mmagan.nets import NETS
 from mmagan.objectives import OBJECTIVES
 
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
@@ -85,90 +83,35 @@ def validate_model(cfg: DictConfig) -> None:
 
 
 def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
+    """The net's own checks (declared with it in nets/), then the rules that cross keys: the data's
+    sample shape, batch norm with a gradient penalty, the truncation cutoff at this resolution."""
     name = check(cfg, "net.name", one_of(NETS), f"one of {list(NETS)}")
+    kind = NETS[name]
     check(cfg, "net.latent_dim", int_at_least(1), "an integer >= 1")
-    if name == "stylegan":
-        validate_stylegan(cfg, sample_shape)
-        return
-    check(cfg, "net.init", one_of(INITS), f"one of {list(INITS)}")
-    positive_ints = lambda v: len(v) >= 1 and all(_is_int(h) and h >= 1 for h in v)  # noqa: E731
-    if name == "dcgan":
-        if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] not in RESOLUTIONS:
-            raise ConfigError(
-                f"net.name='dcgan' needs square images of resolution {RESOLUTIONS}, but data "
-                f"{cfg.data.name!r} has samples of shape {tuple(sample_shape)}; for 2-D data use net=mlp"
-            )
-        for key in ("g_width", "d_width", "max_mult"):
-            check(cfg, f"net.{key}", int_at_least(1), "an integer >= 1")
-        d_norm = check(cfg, "net.d_norm", one_of(("auto",) + D_NORMS), f"one of {['auto', *D_NORMS]}")
-        if d_norm == "batch" and cfg.model.objective.name == "wgan_gp":
-            raise ConfigError(
-                "net.d_norm='batch' is invalid with model.objective.name='wgan_gp': the gradient penalty "
-                "is per sample, so the critic must not use batch norm; use auto, layer or none"
-            )
-    else:
-        if len(sample_shape) != 1:
-            raise ConfigError(
-                f"net.name='mlp' needs vector data, but data {cfg.data.name!r} has samples of shape "
-                f"{tuple(sample_shape)}; for images use net=dcgan"
-            )
-        check(cfg, "net.g_hidden", positive_ints, "a non-empty list of integers >= 1")
-        check(cfg, "net.d_hidden", positive_ints, "a non-empty list of integers >= 1")
-        check(cfg, "net.g_batch_norm", lambda v: isinstance(v, bool), "true or false")
-        check(cfg, "net.d_maxout_pieces", int_at_least(1), "an integer >= 1")
-
-
-STYLEGAN_KEYS = {
-    "name",
-    "latent_dim",
-    "w_dim",
-    "mapping_depth",
-    "mapping_lr_mul",
-    "channel_base",
-    "channel_max",
-    "style_mode",
-    "resample",
-    "mixing_prob",
-    "w_avg_beta",
-    "noise_mode",
-    "truncation_psi",
-    "truncation_cutoff",
-    "d_channel_base",
-    "d_channel_max",
-    "mbstd_group",
-}
-
-
-def validate_stylegan(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
-    from mmagan.nets.stylegan import NOISE_MODES, STYLE_MODES, num_style_layers
-    from mmagan.nets.stylegan import RESOLUTIONS as STYLE_RESOLUTIONS
-
-    square = len(sample_shape) == 3 and sample_shape[1] == sample_shape[2]
-    if not square or sample_shape[1] not in STYLE_RESOLUTIONS:
+    if not kind.fits(tuple(sample_shape)):
+        hint = "for images use net=dcgan" if name == "mlp" else "for 2-D data use net=mlp"
         raise ConfigError(
-            f"net.name='stylegan' needs square images of resolution {STYLE_RESOLUTIONS}, but data "
-            f"{cfg.data.name!r} has samples of shape {tuple(sample_shape)}; for 2-D data use net=mlp"
+            f"net.name={name!r} needs {kind.needs}, but data {cfg.data.name!r} has samples of shape "
+            f"{tuple(sample_shape)}; {hint}"
         )
-    _unknown_keys(cfg, "net", STYLEGAN_KEYS)
-    n = "net."
-    for key in ("w_dim", "mapping_depth", "channel_base", "channel_max", "d_channel_base", "d_channel_max"):
-        check(cfg, n + key, int_at_least(1), "an integer >= 1")
-    check(cfg, n + "mapping_lr_mul", lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
-    check(cfg, n + "style_mode", one_of(STYLE_MODES), f"one of {list(STYLE_MODES)}")
-    check(cfg, n + "resample", one_of(("auto", *RESAMPLES)), f"one of {['auto', *RESAMPLES]}")
-    check(cfg, n + "noise_mode", one_of(NOISE_MODES), f"one of {list(NOISE_MODES)}")
-    check(cfg, n + "mixing_prob", lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
-    check(cfg, n + "w_avg_beta", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
-    psi_ok = lambda v: _is_number(v) and -1 <= v <= 1  # noqa: E731
-    check(cfg, n + "truncation_psi", psi_ok, "a number in [-1, 1] (1: none)")
-    layers = num_style_layers(sample_shape[1])
-    check(
-        cfg,
-        n + "truncation_cutoff",
-        lambda v: v is None or (_is_int(v) and 1 <= v <= layers),
-        f"null or an integer in [1, {layers}] (styled layers at {sample_shape[1]} px)",
-    )
-    check(cfg, n + "mbstd_group", int_at_least(0), "an integer >= 0 (0: no minibatch std layer)")
+    if kind.keys is not None:
+        _unknown_keys(cfg, "net", set(kind.keys))
+    run_checks(cfg, "net.", kind.checks)
+    if name == "dcgan" and cfg.net.d_norm == "batch" and cfg.model.objective.name == "wgan_gp":
+        raise ConfigError(
+            "net.d_norm='batch' is invalid with model.objective.name='wgan_gp': the gradient penalty "
+            "is per sample, so the critic must not use batch norm; use auto, layer or none"
+        )
+    if name == "stylegan":
+        from mmagan.nets.stylegan import num_style_layers
+
+        layers = num_style_layers(sample_shape[1])
+        check(
+            cfg,
+            "net.truncation_cutoff",
+            lambda v: v is None or (_is_int(v) and 1 <= v <= layers),
+            f"null or an integer in [1, {layers}] (styled layers at {sample_shape[1]} px)",
+        )
 
 
 def validate_pl(cfg: DictConfig) -> None:

@@ -11,22 +11,18 @@ from mmagan.data.celeba_hq import CelebAHQDataModule
 from mmagan.data.cifar10 import CIFAR10DataModule
 from mmagan.data.stacked import STACKED, StackedDigitsDataModule
 from mmagan.data.toy import MIXTURES, ToyDataModule
+from mmagan.registry import Registry
 
-DATASETS: dict[str, type[GANDataModule]] = {
-    **{name: ToyDataModule for name in MIXTURES},
-    **{name: StackedDigitsDataModule for name in STACKED},
-    "cifar10": CIFAR10DataModule,
-    "celeba_hq": CelebAHQDataModule,
-}
+#: data.name -> DataModule class (its constructor takes the `data` block's keys).
+DATASETS: Registry[type[GANDataModule]] = Registry("data.name")
+for _name in MIXTURES:
+    DATASETS.add(_name, ToyDataModule)
+for _name in STACKED:
+    DATASETS.add(_name, StackedDigitsDataModule)
+DATASETS.add("cifar10", CIFAR10DataModule)
+DATASETS.add("celeba_hq", CelebAHQDataModule)
 
 
 def build_datamodule(cfg: Any, batches_per_step: int, device_data: bool = False) -> GANDataModule:
     kwargs = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
-    name = kwargs["name"]
-    if name not in DATASETS:
-        raise KeyError(f"unknown data set {name!r}; known: {sorted(DATASETS)}")
-    return DATASETS[name](
-        **kwargs,
-        batches_per_step=batches_per_step,
-        device_data=device_data,
-    )
+    return DATASETS.pick(kwargs["name"])(**kwargs, batches_per_step=batches_per_step, device_data=device_data)

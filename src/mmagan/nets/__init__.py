@@ -1,45 +1,94 @@
-"""Net registry: builds G and D for a data shape from the `net` config group."""
+"""Net registry: builds G and D for a data shape from the `net` config group. A new net is a
+builder registered with @register_net("<name>", ...) plus conf/net/<name>.yaml."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
-from mmagan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from mmagan.checks import Checks, one_of
+from mmagan.nets.dcgan import DCGAN_CHECKS, DCGANDiscriminator, DCGANGenerator
 from mmagan.nets.init import dcgan_init
-from mmagan.nets.mlp import MLPDiscriminator, MLPGenerator
+from mmagan.nets.mlp import MLP_CHECKS, MLPDiscriminator, MLPGenerator
 from mmagan.nets.residual_d import ResidualDiscriminator
-from mmagan.nets.stylegan import StyleGenerator
+from mmagan.nets.stylegan import RESOLUTIONS as STYLE_RESOLUTIONS
+from mmagan.nets.stylegan import STYLEGAN_CHECKS, StyleGenerator
+from mmagan.registry import Registry
+from mmagan.resolutions import RESOLUTIONS
 
-NETS = ("dcgan", "mlp", "stylegan")
 INITS = ("dcgan", "default")
+#: (net config, sample shape, D's heads, whether D may batch-normalise, packing) -> (G, D).
+NetBuilder = Callable[[Any, Sequence[int], int, bool, int], tuple[nn.Module, nn.Module]]
+
+
+@dataclass(frozen=True)
+class NetKind:
+    """A net family: its builder, its own parameters' checks (net.<key>), the samples it takes
+    (`fits`, described by `needs`), and its keys where it refuses others (None: not checked)."""
+
+    build: NetBuilder
+    checks: Checks
+    fits: Callable[[tuple[int, ...]], bool]
+    needs: str
+    keys: frozenset[str] | None = None
+
+
+#: net.name -> its kind.
+NETS: Registry[NetKind] = Registry("net.name")
+
+
+def register_net(name: str, checks: Checks, fits, needs: str, keys=None):
+    """Make a builder selectable as net.name=<name>, with what validation needs to know of it."""
+    return lambda build: NETS.add(name, NetKind(build, checks, fits, needs, keys)).build
 
 
 def build_nets(
     cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool = True, packing: int = 1
 ) -> tuple[nn.Module, nn.Module]:
     """G and D for samples of `sample_shape`; D has `num_heads` outputs and takes `packing` samples
-    at once (PacGAN). `d_norm: auto` is batch norm, or none where the objective's D regulariser
-    rules batch norm out (a gradient penalty)."""
-    if cfg.name == "dcgan":
-        channels, resolution = sample_shape[0], sample_shape[-1]
-        d_norm = cfg.d_norm if cfg.d_norm != "auto" else ("batch" if d_batch_norm_ok else "none")
-        g = DCGANGenerator(cfg.latent_dim, resolution, channels, cfg.g_width, cfg.max_mult)
-        d = DCGANDiscriminator(resolution, channels * packing, cfg.d_width, num_heads, d_norm, cfg.max_mult)
-    elif cfg.name == "mlp":
-        dim = sample_shape[0]
-        g = MLPGenerator(cfg.latent_dim, dim, list(cfg.g_hidden), cfg.g_batch_norm)
-        d = MLPDiscriminator(dim * packing, list(cfg.d_hidden), cfg.d_maxout_pieces, num_heads)
-    elif cfg.name == "stylegan":
-        return _stylegan(cfg, sample_shape, num_heads, packing)
-    else:
-        raise KeyError(f"unknown net {cfg.name!r}; known: {NETS}")
+    at once (PacGAN)."""
+    return NETS.pick(cfg.name).build(cfg, sample_shape, num_heads, d_batch_norm_ok, packing)
+
+
+def _initialised(cfg: Any, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
     if cfg.init == "dcgan":
         dcgan_init(g)
         dcgan_init(d)
     return g, d
+
+
+def _square_image(resolutions: tuple[int, ...]):
+    return lambda shape: len(shape) == 3 and shape[1] == shape[2] and shape[1] in resolutions
+
+
+INIT_CHECK = {"init": (one_of(INITS), f"one of {list(INITS)}")}
+
+
+@register_net(
+    "dcgan",
+    {**DCGAN_CHECKS, **INIT_CHECK},
+    _square_image(RESOLUTIONS),
+    f"square images of resolution {RESOLUTIONS}",
+)
+def _dcgan(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool, packing: int):
+    """`d_norm: auto` is batch norm, or none where the objective's D regulariser rules batch norm
+    out (a gradient penalty)."""
+    channels, resolution = sample_shape[0], sample_shape[-1]
+    d_norm = cfg.d_norm if cfg.d_norm != "auto" else ("batch" if d_batch_norm_ok else "none")
+    g = DCGANGenerator(cfg.latent_dim, resolution, channels, cfg.g_width, cfg.max_mult)
+    d = DCGANDiscriminator(resolution, channels * packing, cfg.d_width, num_heads, d_norm, cfg.max_mult)
+    return _initialised(cfg, g, d)
+
+
+@register_net("mlp", {**MLP_CHECKS, **INIT_CHECK}, lambda shape: len(shape) == 1, "vector data")
+def _mlp(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool, packing: int):
+    dim = sample_shape[0]
+    g = MLPGenerator(cfg.latent_dim, dim, list(cfg.g_hidden), cfg.g_batch_norm)
+    d = MLPDiscriminator(dim * packing, list(cfg.d_hidden), cfg.d_maxout_pieces, num_heads)
+    return _initialised(cfg, g, d)
 
 
 def nets_for(cfg: Any, sample_shape: Sequence[int], objective) -> tuple[nn.Module, nn.Module]:
@@ -48,8 +97,15 @@ def nets_for(cfg: Any, sample_shape: Sequence[int], objective) -> tuple[nn.Modul
     return build_nets(cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing)
 
 
+@register_net(
+    "stylegan",
+    STYLEGAN_CHECKS,
+    _square_image(STYLE_RESOLUTIONS),
+    f"square images of resolution {STYLE_RESOLUTIONS}",
+    frozenset(STYLEGAN_CHECKS) | {"name", "latent_dim"},
+)
 def _stylegan(
-    cfg: Any, sample_shape: Sequence[int], num_heads: int, packing: int
+    cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool, packing: int
 ) -> tuple[nn.Module, nn.Module]:
     """Style-based G and residual D; their equalised layers initialise themselves (no `init`)."""
     channels, resolution = sample_shape[0], sample_shape[-1]

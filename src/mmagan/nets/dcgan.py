@@ -6,9 +6,16 @@ import math
 
 from torch import Tensor, nn
 
+from mmagan.checks import Checks, int_at_least, one_of
 from mmagan.resolutions import RESOLUTIONS
 
 D_NORMS = ("batch", "layer", "none")
+#: net.<key> checks of net=dcgan (the sample shape and d_norm with a gradient penalty cross keys:
+#: config/validation.py).
+DCGAN_CHECKS: Checks = {
+    **{key: (int_at_least(1), "an integer >= 1") for key in ("g_width", "d_width", "max_mult")},
+    "d_norm": (one_of(("auto",) + D_NORMS), f"one of {['auto', *D_NORMS]}"),
+}
 
 
 def _levels(resolution: int) -> int:

@@ -6,6 +6,20 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from mmagan.checks import Checks, int_at_least
+
+_POSITIVE_INTS = (
+    lambda v: len(v) >= 1 and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in v),
+    "a non-empty list of integers >= 1",
+)
+#: net.<key> checks of net=mlp.
+MLP_CHECKS: Checks = {
+    "g_hidden": _POSITIVE_INTS,
+    "d_hidden": _POSITIVE_INTS,
+    "g_batch_norm": (lambda v: isinstance(v, bool), "true or false"),
+    "d_maxout_pieces": (int_at_least(1), "an integer >= 1"),
+}
+
 
 class MLPGenerator(nn.Module):
     def __init__(

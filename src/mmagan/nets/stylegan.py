@@ -21,13 +21,37 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmagan.checks import Checks, int_at_least, number_in, one_of
 from mmagan.errors import ConfigError
 from mmagan.nets.equalized import EqualConv2d, EqualLinear, lrelu
-from mmagan.nets.resample import upsample2d
+from mmagan.nets.resample import RESAMPLES, upsample2d
 
 STYLE_MODES = ("adain", "modulated")
 NOISE_MODES = ("random", "const", "none")
 RESOLUTIONS = (32, 64, 128, 256)
+#: net.<key> checks of net=stylegan (truncation_cutoff depends on the resolution: config/validation.py).
+STYLEGAN_CHECKS: Checks = {
+    **{
+        key: (int_at_least(1), "an integer >= 1")
+        for key in (
+            "w_dim",
+            "mapping_depth",
+            "channel_base",
+            "channel_max",
+            "d_channel_base",
+            "d_channel_max",
+        )
+    },
+    "mapping_lr_mul": (number_in(0, 1, lo_open=True), "a number in (0, 1]"),
+    "style_mode": (one_of(STYLE_MODES), f"one of {list(STYLE_MODES)}"),
+    "resample": (one_of(("auto", *RESAMPLES)), f"one of {['auto', *RESAMPLES]}"),
+    "noise_mode": (one_of(NOISE_MODES), f"one of {list(NOISE_MODES)}"),
+    "mixing_prob": (number_in(0, 1), "a number in [0, 1]"),
+    "w_avg_beta": (number_in(0, 1, hi_open=True), "a number in [0, 1)"),
+    "truncation_psi": (number_in(-1, 1), "a number in [-1, 1] (1: none)"),
+    "truncation_cutoff": (lambda v: v is None or (isinstance(v, int) and v >= 1), "null or an integer >= 1"),
+    "mbstd_group": (int_at_least(0), "an integer >= 0 (0: no minibatch std layer)"),
+}
 
 
 def is_style_based(generator: nn.Module) -> bool:

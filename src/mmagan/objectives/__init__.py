@@ -11,25 +11,24 @@ from mmagan.objectives.gan import GANObjective
 from mmagan.objectives.mmagan import MMAGANObjective
 from mmagan.objectives.pacgan import PacGANObjective
 from mmagan.objectives.wgan_gp import WGANGPObjective
+from mmagan.registry import Registry
 
-OBJECTIVES: dict[str, type[Objective]] = {
-    cls.name: cls for cls in (GANObjective, DCGANObjective, WGANGPObjective, MMAGANObjective, PacGANObjective)
-}
+#: model.objective.name -> Objective subclass.
+OBJECTIVES: Registry[type[Objective]] = Registry("model.objective.name")
 
 
 def register_objective(cls: type[Objective]) -> type[Objective]:
     """Make an Objective subclass selectable as model.objective.name=<cls.name>; its `checks` and
     constructor arguments are all the validation needs."""
-    if cls.name in OBJECTIVES and OBJECTIVES[cls.name] is not cls:
-        raise KeyError(f"objective name {cls.name!r} is taken by {OBJECTIVES[cls.name].__name__}")
-    OBJECTIVES[cls.name] = cls
-    return cls
+    return OBJECTIVES.add(cls.name, cls)
+
+
+for _cls in (GANObjective, DCGANObjective, WGANGPObjective, MMAGANObjective, PacGANObjective):
+    register_objective(_cls)
 
 
 def build_objective(name: str, **kwargs: Any) -> Objective:
-    if name not in OBJECTIVES:
-        raise KeyError(f"unknown objective {name!r}; known: {sorted(OBJECTIVES)}")
-    return OBJECTIVES[name](**kwargs)
+    return OBJECTIVES.pick(name)(**kwargs)
 
 
 __all__ = ["OBJECTIVES", "Objective", "build_objective", "register_objective"]
