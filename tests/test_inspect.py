@@ -170,7 +170,7 @@ def test_interpolation_ends_at_its_samples_and_slerp_keeps_the_norm():
 def test_interpolation_gif_plays_the_path_forth_and_back(g, tmp_path):
     from PIL import Image
 
-    from mmagan.inspect.figures import save_gif
+    from mmagan.plots import save_gif
 
     frames = g(slerp(g.latents(1, seed=0)[0] * 3, g.latents(1, seed=1)[0] * 3, 6))
     save_gif(frames, tmp_path / "path.gif")

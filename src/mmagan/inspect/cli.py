@@ -28,7 +28,6 @@ from PIL import Image
 from torch import Tensor
 
 from mmagan.errors import CheckpointError, exit_on_user_error
-from mmagan.inspect.figures import image_table, line_plot, save_gif
 from mmagan.inspect.gallery import (
     EXTRACTORS,
     GRIDS,
@@ -45,6 +44,7 @@ from mmagan.inspect.paint import paint, read_map, read_palette
 from mmagan.inspect.paths import PATHS, frame_distances, latent_path
 from mmagan.inspect.style import draw_noise, draw_style_mixing, draw_truncation
 from mmagan.inspect.vectors import VectorBank, collect
+from mmagan.plots import image_table, line_plot, save_gif
 from mmagan.runs.checkpoints import load_discriminator, load_generator
 from mmagan.runs.files import write_json
 from mmagan.sampler import Sampler

@@ -12,10 +12,10 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from mmagan.inspect.figures import image_table
 from mmagan.inspect.gallery import TILEABILITY_GRID, Features, gallery_images, tileability
 from mmagan.inspect.layers import Layer, list_layers
 from mmagan.inspect.vectors import VectorBank, collect
+from mmagan.plots import image_table, save_figure
 from mmagan.sampler import Sampler
 
 
@@ -67,9 +67,7 @@ def distribution_figure(results: list[LayerScores], path: Path, extractor: str) 
     ax.grid(alpha=0.3, axis="y")
     n = len(results[0].ids) if results else 0
     ax.set_title(f"tileability of {n} random vectors per layer, {extractor} features", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     return path
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from mmagan.errors import InspectError
-from mmagan.inspect.figures import image_table
 from mmagan.nets.stylegan import is_style_based, style_blocks
+from mmagan.plots import image_table
 from mmagan.sampler import Sampler
 
 TRUNCATION_PSIS = (-1.0, -0.5, 0.0, 0.5, 0.7, 1.0)

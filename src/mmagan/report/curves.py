@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from mmagan.plots import save_figure
 from mmagan.report.stats import lower_is_better
 from mmagan.report.tables import Row
 from mmagan.runs.listing import learning_curve
@@ -104,6 +105,5 @@ def curves_figure(
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=6)
     fig.suptitle(f"{title}: mean ± standard error over seeds", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
     return path, curves

@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 
 from mmagan.data.toy import MIXTURES, GaussianMixture
+from mmagan.plots import save_figure
 from mmagan.report.tables import markdown_table
 from mmagan.runs.checkpoints import load_discriminator, load_generator, read_checkpoint
 from mmagan.runs.files import read_json, write_json
@@ -99,8 +100,7 @@ def head_activation_plot(record: RunRecord, path: Path) -> Path | None:
     ax.set_ylabel("A_k on fakes")
     ax.set_title(f"{record.data}: mean activation of each head on fakes")
     ax.legend(fontsize=6, ncol=4)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
     return path
 
 
@@ -138,9 +138,7 @@ def head_map_plot(record: RunRecord, path: Path) -> Path | None:
         variant = f" {record.variant}" if record.variant else ""
         ax.set_title(f"{record.data}{variant}: the head that fires most (K={record.K})", fontsize=9)
         ax.legend(fontsize=6, loc="upper right")
-        fig.tight_layout()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(cached, dpi=80)
+        save_figure(fig, cached, dpi=80)
     shutil.copyfile(cached, path)
     return path
 

@@ -11,6 +11,7 @@ import numpy as np
 # Figure objects, not pyplot: no global backend is chosen at import and no window can open.
 from matplotlib.figure import Figure
 
+from mmagan.plots import save_figure
 from mmagan.report.stats import lower_is_better
 from mmagan.report.tables import Row
 from mmagan.runs.listing import learning_curve
@@ -55,7 +56,7 @@ def heatmaps(rows: list[Row], metrics: list[str], out_dir: Path) -> list[Path]:
             better = "lower" if lower_is_better(metric) else "higher"
             fig.suptitle(f"{data}: {metric} (mean over seeds, {better} is better)")
             path = out_dir / f"heatmap_{_slug(data)}_{_slug(metric)}.png"
-            fig.savefig(path, dpi=100, bbox_inches="tight")
+            save_figure(fig, path, tight=False, bbox_inches="tight")
             written.append(path)
     return written
 
@@ -86,6 +87,6 @@ def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -
             ax.set_title(f"{data}: {metric}, mean over seeds")
             ax.legend(fontsize=7)
             path = out_dir / f"curves_{_slug(data)}_{_slug(metric)}.png"
-            fig.savefig(path, dpi=100, bbox_inches="tight")
+            save_figure(fig, path, tight=False, bbox_inches="tight")
             written.append(path)
     return written
