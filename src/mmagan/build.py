@@ -39,6 +39,9 @@ log = logging.getLogger("mmagan")
 
 @dataclass
 class Run:
+    """A built run: the trainer, the module, the DataModule, the run folder and the checkpoint a
+    fit resumes from (None for a fresh start)."""
+
     trainer: L.Trainer
     module: GANModule
     datamodule: GANDataModule
@@ -46,6 +49,7 @@ class Run:
     ckpt_path: str | None
 
     def callback(self, kind: type) -> L.Callback | None:
+        """The run's callback of type `kind`, or None."""
         return next((c for c in self.trainer.callbacks if isinstance(c, kind)), None)
 
 
@@ -55,6 +59,7 @@ def resolved(cfg: DictConfig) -> dict:
 
 
 def speed(cfg: DictConfig) -> DictConfig:
+    """The `trainer.speed` block (mmagan's own switches, not Trainer arguments)."""
     return cfg.trainer.speed
 
 

@@ -33,6 +33,7 @@ def _is_number(v: Any) -> bool:
 
 
 def check(cfg: DictConfig, key: str, ok: Callable[[Any], bool], allowed: str) -> Any:
+    """The value at `key`, or a one-line ConfigError naming the key, the value and `allowed`."""
     value = _get(cfg, key)
     try:
         good = ok(value)
@@ -45,10 +46,12 @@ def check(cfg: DictConfig, key: str, ok: Callable[[Any], bool], allowed: str) ->
 
 
 def int_at_least(lo: int) -> Callable[[Any], bool]:
+    """A predicate: an int (not a bool) >= lo."""
     return lambda v: _is_int(v) and v >= lo
 
 
 def one_of(options) -> Callable[[Any], bool]:
+    """A predicate: one of `options`."""
     return lambda v: v in options
 
 

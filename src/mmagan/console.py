@@ -31,6 +31,8 @@ NOISE = re.compile(
 
 
 class DropNoise(logging.Filter):
+    """A logging filter that drops library messages a user cannot act on."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         return not NOISE.search(record.getMessage())
 

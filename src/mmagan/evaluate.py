@@ -68,6 +68,7 @@ def checked_metrics(cfg: DictConfig) -> list[str]:
 
 
 def eval_device(configured: str) -> torch.device:
+    """`device` as configured; auto is cuda when one is visible, else cpu."""
     if configured == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(configured)
@@ -182,6 +183,7 @@ def evaluate(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="eval")
 def main(cfg: DictConfig) -> None:
+    """mmagan-eval: one line and exit status 2 on a user error, never a traceback."""
     quiet_library_noise()
     exit_on_user_error(lambda: evaluate(cfg))
 

@@ -13,6 +13,7 @@ log = logging.getLogger("mmagan")
 
 
 def main(argv: list[str] | None = None) -> None:
+    """mmagan-export CKPT OUT [--no-ema]: a generator file that `load_generator` reads alone."""
     parser = argparse.ArgumentParser(prog="mmagan-export", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="a training checkpoint (.ckpt)")
     parser.add_argument("out", help="the generator file to write (e.g. generator.pt)")

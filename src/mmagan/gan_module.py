@@ -134,6 +134,7 @@ class GANModule(L.LightningModule):
         return self.generator_ema if self.generator_ema is not None else self.generator
 
     def sample_latents(self, n: int) -> Tensor:
+        """n standard normal latents on the module's device."""
         return torch.randn(n, self.latent_dim, device=self.device)
 
     def forward(self, z: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ from torch import Tensor
 
 
 def lerp(a: Tensor, b: Tensor, steps: int) -> Tensor:
+    """`steps` points on the straight line from a to b, ends included (paths in W)."""
     t = torch.linspace(0, 1, steps, device=a.device)[:, None]
     return (1 - t) * a + t * b
 

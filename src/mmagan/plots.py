@@ -61,6 +61,7 @@ def load_png(path: Path) -> np.ndarray:
 
 
 def to_chw(array: np.ndarray) -> Tensor:
+    """An (H, W, C) array as a (C, H, W) tensor, the form TensorBoard's add_image takes."""
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
@@ -126,6 +127,7 @@ def save_gif(frames: Tensor, path: Path, ms_per_frame: int = 150) -> Path:
 
 
 def line_plot(values: Tensor, path: Path, ylabel: str, title: str) -> Path:
+    """One value per step along a latent path (interpolation smoothness), as a small line plot."""
     fig = Figure(figsize=(4.5, 2.6))
     ax = fig.subplots()
     ax.plot(range(1, len(values) + 1), values.cpu().numpy(), marker="o", ms=3)

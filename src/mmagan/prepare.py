@@ -19,6 +19,7 @@ log = logging.getLogger("mmagan")
 
 
 def main(argv: list[str] | None = None) -> None:
+    """mmagan-prepare: convert an image folder or archive into the prepared file a DataModule reads."""
     parser = argparse.ArgumentParser(
         prog="mmagan-prepare", description="Convert a folder or zip of images into mmagan's prepared format."
     )

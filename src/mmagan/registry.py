@@ -28,6 +28,7 @@ class Registry(dict[str, T], Generic[T]):
         return lambda entry: self.add(name, entry)
 
     def pick(self, name: str) -> T:
+        """The entry of `name`, or a KeyError that lists the known names."""
         if name not in self:
             raise KeyError(f"unknown {self.key} {name!r}; known: {sorted(self)}")
         return self[name]

@@ -49,10 +49,12 @@ class Sampler:
         return next(iter(self.net.parameters())).device
 
     def to(self, device: str | torch.device) -> Sampler:
+        """Move G to `device`; returns the sampler."""
         self.net.to(device)
         return self
 
     def latents(self, n: int, seed: int = 0) -> Tensor:
+        """The n latents of `seed` (the same on every machine), on G's device."""
         return seeded_latents(n, self.latent_dim, seed).to(self.device)
 
     @torch.no_grad()
@@ -66,6 +68,7 @@ class Sampler:
         return torch.cat([self(chunk) for chunk in z.split(batch_size)])
 
     def describe(self) -> dict:
+        """What the sampler is, as plain values (the `generator` block of an exported file)."""
         return {
             "sample_shape": list(self.sample_shape),
             "latent_dim": self.latent_dim,
@@ -87,4 +90,5 @@ def sample_in_eval_mode(net: nn.Module, z: Tensor) -> Tensor:
 
 
 def as_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    """A sample shape as a tuple of ints (from a checkpoint's list)."""
     return tuple(int(s) for s in shape)

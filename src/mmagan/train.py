@@ -43,6 +43,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> dict | None:
+    """mmagan-train: one line and exit status 2 on a user error, never a traceback."""
     quiet_library_noise()
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         return run_job(cfg, train)  # a failing job is recorded; the sweep goes on

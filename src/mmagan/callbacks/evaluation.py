@@ -54,6 +54,7 @@ class EveryNValidations(L.Callback):
         pl_module.log_dict({f"metrics/{k}": v for k, v in figures.items()}, sync_dist=False)
 
     def figures(self, trainer, pl_module) -> dict[str, float]:
+        """The figures of this validation, computed on rank 0: {name: value}."""
         raise NotImplementedError
 
     def done(self) -> None:
@@ -115,6 +116,7 @@ class FidelityMetrics(_ValidationSamples):
         self.scorer = Scorer(fidelity=settings)
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
+        """FID / IS / KID / precision-recall of the gathered samples against the reference images."""
         return score(self.metrics, self.scorer, samples, reference=trainer.datamodule.evaluation())
 
 
@@ -140,4 +142,5 @@ class LPIPSDiversity(_ValidationSamples):
         self.scorer.lpips_model = load_lpips(self.trunk_weights_path, self.random_trunk)
 
     def compute(self, trainer, pl_module, samples: Tensor) -> dict[str, float]:
+        """Mean LPIPS over pairs within minibatches of the first `num_samples` samples."""
         return score(["lpips"], self.scorer, samples.to(pl_module.device))

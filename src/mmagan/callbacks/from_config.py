@@ -44,6 +44,8 @@ Builder = Callable[[DictConfig, RunParts], list[L.Callback]]
 
 @dataclass(frozen=True)
 class CallbackKind:
+    """How a `callbacks.<key>` block is checked and what it builds."""
+
     build: Builder
     checks: Checks
 

@@ -43,6 +43,8 @@ class MetricsFile(L.Callback):
         self.write(trainer, pl_module, finished=False)
 
     def write(self, trainer: L.Trainer, pl_module: L.LightningModule, finished: bool) -> dict[str, float]:
+        """Write metrics.json now: the last logged value of every metric, the iteration, the
+        protocol and `finished`; returns the figures written."""
         self.figures.update(getattr(pl_module, "train_figures", {}))  # logged past Lightning's self.log
         self.figures.update(
             (name, float(value.item() if isinstance(value, torch.Tensor) else value))

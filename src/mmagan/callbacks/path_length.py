@@ -28,4 +28,5 @@ class PathLength(EveryNValidations):
         self.scorer.lpips_model = load_lpips(self.trunk_weights_path, self.random_trunk)
 
     def figures(self, trainer, pl_module) -> dict[str, float]:
+        """PPL of the evaluation weights, through the shared `score`."""
         return score(["ppl"], self.scorer, generator=pl_module.eval_generator)

@@ -33,6 +33,7 @@ class SampleSnapshots(L.Callback):
 
     @torch.no_grad()
     def snapshot(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Path | None:
+        """Save (and log) G's samples of the fixed latents at the current iteration."""
         it = pl_module.iteration
         if not trainer.is_global_zero or it == self._last_saved:
             return None

@@ -24,5 +24,7 @@ DATASETS.add("celeba_hq", CelebAHQDataModule)
 
 
 def build_datamodule(cfg: Any, batches_per_step: int, device_data: bool = False) -> GANDataModule:
+    """The DataModule the `data` block names; `batches_per_step` batches per training step (the
+    objective's D steps), optionally kept on the training device (`device_data`)."""
     kwargs = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
     return DATASETS.pick(kwargs["name"])(**kwargs, batches_per_step=batches_per_step, device_data=device_data)

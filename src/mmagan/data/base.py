@@ -71,6 +71,8 @@ class GANDataModule(L.LightningDataModule):
         return self.batch_size * self.batches_per_step
 
     def evaluation(self) -> EvaluationOffer:
+        """What this data offers the metrics (a mixture's modes, a digit classifier, reference images);
+        the base offers nothing, so only G's own figures are logged."""
         return EvaluationOffer()
 
     def _batches_consumed(self) -> int:

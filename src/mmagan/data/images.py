@@ -144,6 +144,8 @@ class ImageDataModule(GANDataModule):
         return batch
 
     def evaluation(self) -> EvaluationOffer:
+        """The training images (uint8, CHW) as the reference set of FID / KID / precision-recall, with
+        a cache key that names the data set, split and resolution."""
         return EvaluationOffer(reference_images=self.reference_images, reference_key=self.reference_key)
 
     def reference_images(self) -> ImageArray:

@@ -94,6 +94,8 @@ class StackedDigitsDataModule(ImageDataModule):
             self._load_classifier()
 
     def evaluation(self) -> EvaluationOffer:
+        """The digit classifier's channel-wise labelling, so that modes (of 10^channels) and KL to
+        the uniform mode distribution are counted; reference images for FID where asked."""
         return EvaluationOffer(
             classify_channels=self.classify_channels,
             reference_images=self.reference_images,

@@ -82,6 +82,7 @@ def d_features(discriminator: nn.Module, packing: int = 1) -> Features:
 
 
 def pixel_features(x: Tensor) -> Tensor:
+    """Images flattened to vectors: the `pixels` extractor, for G's without a discriminator."""
     return x.flatten(1)
 
 

@@ -21,6 +21,8 @@ from mmagan.sampler import Sampler
 
 @dataclass
 class LayerScores:
+    """Tileability of random vectors of one layer, and the ranking of its vectors."""
+
     layer: Layer
     bank: VectorBank
     ids: list[int]
@@ -56,6 +58,7 @@ def _name(layer: Layer) -> str:
 
 
 def distribution_figure(results: list[LayerScores], path: Path, extractor: str) -> Path:
+    """Tileability per layer as box plots, one box per sweepable layer."""
     fig = Figure(figsize=(max(5.0, 0.55 * len(results) + 2), 4.2))
     ax = fig.subplots()
     ax.boxplot([r.scores.numpy() for r in results], showfliers=True)
@@ -90,6 +93,7 @@ def layer_galleries(
 
 
 def summary(results: list[LayerScores], extractor: str) -> dict:
+    """The sweep's figures as JSON: per layer, the tileability quartiles and its best vectors."""
     return {
         "extractor": extractor,
         "layers": [

@@ -13,6 +13,8 @@ from mmagan.errors import InspectError  # noqa: F401 - the inspect modules raise
 
 @dataclass(frozen=True)
 class Layer:
+    """A module of G by its dotted name, with its type and output shape for one latent."""
+
     index: int
     path: str
     shape: tuple[int, ...]  # (C, H, W) of one sample's output
@@ -67,9 +69,11 @@ def find_layer(net: nn.Module, latent_dim: int, name: str | int) -> Layer:
 
 
 def require_file(path, option: str) -> None:
+    """A one-line error when `path` is not a file, naming the option that gave it."""
     if not Path(path).is_file():
         raise InspectError(f"{option} {path} is not a file")
 
 
 def module_at(net: nn.Module, layer: Layer) -> nn.Module:
+    """The submodule of `net` that `layer` names (its dotted path)."""
     return net.get_submodule(layer.path)

@@ -217,6 +217,7 @@ def _number(value, what: str, lo: float, hi: float) -> float:
 
 
 def png_bytes(image: Tensor) -> bytes:
+    """An image tensor in [-1, 1] as PNG bytes."""
     array = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
     picture = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
     out = io.BytesIO()
@@ -225,6 +226,7 @@ def png_bytes(image: Tensor) -> bytes:
 
 
 def data_url(image: Tensor) -> str:
+    """PNG bytes as a data: URL the page can show directly."""
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
 
 
@@ -287,6 +289,8 @@ async def _json(request: Request) -> dict:
 
 
 def create_app(session: PaintSession) -> Starlette:
+    """The painting page's Starlette app over one PaintSession."""
+
     def answer(handler):
         async def endpoint(request: Request):
             try:

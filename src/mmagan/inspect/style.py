@@ -19,6 +19,7 @@ TRUNCATION_PSIS = (-1.0, -0.5, 0.0, 0.5, 0.7, 1.0)
 
 
 def style_net(g: Sampler):
+    """The style-based G inside a sampler, or a one-line error for other generators."""
     if not is_style_based(g.net):
         raise InspectError("style figures need a style-based generator (net=stylegan)")
     return g.net
@@ -77,6 +78,7 @@ def noise_variation(g: Sampler, rows: int = 3, draws: int = 4, std_draws: int = 
 
 
 def draw_style_mixing(g: Sampler, out: Path, seed: int = 0, psi: float = 1.0) -> Path:
+    """The style-mixing figure at `out`, titled with the styled layers of each block."""
     images, rows, cols = style_mixing(g, seed=seed, psi=psi)
     split = style_blocks(g.net.synthesis.resolution, g.net.style_mode)
     blocks = ", ".join(f"{k} {a}-{b - 1}" for k, (a, b) in split.items())
@@ -85,11 +87,13 @@ def draw_style_mixing(g: Sampler, out: Path, seed: int = 0, psi: float = 1.0) ->
 
 
 def draw_truncation(g: Sampler, out: Path, seed: int = 0) -> Path:
+    """The truncation figure (psi from -1 to 1) at `out`."""
     images, rows, cols = truncation_strip(g, seed=seed)
     return image_table(images, out, rows, cols, f"truncation towards w_avg (iteration {g.iteration})")
 
 
 def draw_noise(g: Sampler, out: Path, seed: int = 0) -> Path:
+    """The noise figure (draws and their per-pixel std) at `out`."""
     images, rows, cols, _ = noise_variation(g, seed=seed)
     return image_table(images, out, rows, cols, f"noise inputs, w fixed (iteration {g.iteration})")
 

@@ -16,6 +16,9 @@ from mmagan.sampler import Sampler
 
 @dataclass
 class VectorBank:
+    """Activation vectors of one layer of G over many latents, with where each came from
+    (latent id, position), for the gallery and painting."""
+
     layer: Layer
     vectors: Tensor  # (N * H * W, C)
     index: Tensor  # (N * H * W, 3): latent number, y, x
@@ -25,6 +28,7 @@ class VectorBank:
         return len(self.vectors)
 
     def vector(self, i: int) -> Tensor:
+        """The activation vector of id `i` (C,)."""
         if not 0 <= i < len(self):
             raise InspectError(f"vector id {i} is out of range: this bank holds ids 0 to {len(self) - 1}")
         return self.vectors[i]
@@ -39,10 +43,12 @@ class VectorBank:
         }
 
     def save(self, path: str | Path) -> Path:
+        """Write the bank to `path` (torch file)."""
         return atomic_write(path, lambda tmp: torch.save(self.state(), tmp))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorBank:
+        """A bank written by `save`."""
         require_file(path, "--vectors")
         data = torch.load(path, map_location="cpu", weights_only=True)
         index, name, shape, *kind = data["layer"]  # files written before the module type was kept lack it
@@ -62,6 +68,7 @@ class VectorBank:
 
 @torch.no_grad()
 def collect(sampler: Sampler, layer_name: str | int, n: int, seed: int = 0) -> VectorBank:
+    """The activation vectors of `layer_name` for the `n` latents of `seed`: one per spatial position."""
     layer = find_layer(sampler.net, sampler.latent_dim, layer_name)
     out: list[Tensor] = []
     handle = module_at(sampler.net, layer).register_forward_hook(

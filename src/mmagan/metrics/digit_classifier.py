@@ -49,6 +49,7 @@ def _as_input(digits: Tensor) -> Tensor:
 
 
 def accuracy(model: DigitClassifier, digits: Tensor, labels: Tensor) -> float:
+    """The classifier's share of correct labels on (images, labels), in [0, 1]."""
     model.eval()
     return float((model.predict(_as_input(digits)) == labels).float().mean())
 
@@ -81,6 +82,7 @@ def train_classifier(
 
 
 def digits_fingerprint(digits: Tensor, labels: Tensor) -> str:
+    """A content key of the training digits: a cached classifier is reused only for the same digits."""
     return fingerprint([digits.contiguous().numpy().tobytes(), labels.numpy().tobytes()])
 
 

@@ -90,6 +90,8 @@ class FidelitySettings:
         return Path(self.weights_path) if self.weights_path else None
 
     def weights_key(self) -> str:
+        """The content hash of the extractor's weights file (`builtin` without one), in the cache
+        key of the real features: features of other weights are never reused."""
         path = self.weights()
         return weights_fingerprint(path) if path is not None else "builtin"
 

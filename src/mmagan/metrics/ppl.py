@@ -43,6 +43,7 @@ PPL_CHECKS: Checks = {
 
 
 def available_spaces(generator: nn.Module) -> tuple[str, ...]:
+    """The latent spaces PPL can walk in this G: z always, w for style-based generators."""
     return SPACES if is_style_based(generator) else ("z",)
 
 
@@ -191,6 +192,7 @@ class PPLSettings:
         )
 
     def measure(self, generator: nn.Module, distance: Distance, seed: int = 0) -> dict[str, float]:
+        """{ppl_<space>_<sampling>: filtered mean} of `generator` (eval mode) under these settings."""
         return perceptual_path_length(
             generator, distance, self.num_samples, self.spaces, self.sampling, self.epsilon, self.crop,
             self.batch_size, seed,

@@ -17,6 +17,7 @@ ALEXNET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 
 
 def hub_checkpoint(url: str) -> Path:
+    """Where torch hub keeps the file of `url` (its checkpoints folder)."""
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
 
 
@@ -42,15 +43,18 @@ def ensure_weights(url: str, configured: str | None, key: str) -> Path:
 
 
 def inception_weights(configured: str | None) -> Path:
+    """torch-fidelity's Inception-v3 weights: `configured` or the hub copy (downloaded once)."""
     return ensure_weights(URL_INCEPTION_V3, configured, "fidelity.weights_path")
 
 
 def alexnet_weights(configured: str | None) -> Path:
+    """torchvision's AlexNet weights, LPIPS's trunk: `configured` or the hub copy (downloaded once)."""
     return ensure_weights(ALEXNET_URL, configured, "fidelity.lpips_trunk_weights_path")
 
 
 @lru_cache(maxsize=8)
 def file_fingerprint(path: str, size: int, mtime_ns: int) -> str:
+    """Content hash of a file, memoised by (path, size, mtime)."""
     with open(path, "rb") as f:
         return fingerprint(iter(lambda: f.read(1 << 22), b""))
 

@@ -24,6 +24,9 @@ def lrelu(x: Tensor) -> Tensor:
 
 
 class EqualLinear(nn.Module):
+    """A linear layer with the equalised learning rate (weights scaled at run time by
+    1 / sqrt(fan_in) and `lr_mul`); `act` adds StyleGAN's leaky ReLU with gain sqrt(2)."""
+
     def __init__(
         self,
         in_features: int,

@@ -22,6 +22,8 @@ MLP_CHECKS: Checks = {
 
 
 class MLPGenerator(nn.Module):
+    """z -> 2-D point: ReLU layers of `hidden` widths (batch norm optional), linear output."""
+
     def __init__(
         self,
         latent_dim: int = 2,

@@ -21,6 +21,7 @@ def fir_kernel(channels: int, like: Tensor) -> Tensor:
 
 
 def upsample2d(x: Tensor, mode: str) -> Tensor:
+    """2x upsampling: bilinear, or StyleGAN2's [1, 3, 3, 1] FIR filter after zero insertion (`filtered`)."""
     if mode == "bilinear":
         return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
     # A transposed convolution with stride 2 is zero insertion followed by the filter; padding 1
@@ -30,6 +31,7 @@ def upsample2d(x: Tensor, mode: str) -> Tensor:
 
 
 def downsample2d(x: Tensor, mode: str) -> Tensor:
+    """2x downsampling: 2x2 average pooling (bilinear), or the FIR filter then stride 2 (`filtered`)."""
     if mode == "bilinear":
         return F.avg_pool2d(x, 2)
     c = x.shape[1]

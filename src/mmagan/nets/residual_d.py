@@ -43,6 +43,10 @@ class ResidualBlock(nn.Module):
 
 
 class ResidualDiscriminator(nn.Module):
+    """StyleGAN2's residual D: fromRGB, residual blocks that halve the resolution (FIR or bilinear,
+    as G resamples), the minibatch standard deviation over groups of `mbstd_group` (0: none), a
+    conv and a dense layer, then `out_features` logits (MMA-GAN's K heads)."""
+
     def __init__(
         self,
         resolution: int,

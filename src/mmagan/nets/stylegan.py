@@ -84,6 +84,9 @@ def normalize_2nd_moment(x: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 class MappingNetwork(nn.Module):
+    """z -> w: `depth` equalised linear layers whose learning rate is scaled by `lr_mul` (0.01 in
+    StyleGAN), after scaling z to unit second moment."""
+
     def __init__(self, z_dim: int, w_dim: int, depth: int, lr_mul: float = 0.01) -> None:
         super().__init__()
         dims = [z_dim] + [w_dim] * depth
@@ -329,6 +332,8 @@ class StyleGenerator(nn.Module):
         return self.mix(ws, w2[:, None].expand(-1, n, -1), crossover)
 
     def synthesize(self, ws: Tensor, noise_mode: str | None = None) -> Tensor:
+        """Images in [-1, 1] from per-layer styles ws (N, num_ws, w_dim); `noise_mode` overrides G's
+        (random, const, none) for this call: style mixing and painting call it with chosen ws."""
         return torch.tanh(self.synthesis(ws, noise_mode or self.noise_mode))
 
 

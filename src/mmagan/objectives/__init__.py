@@ -28,6 +28,7 @@ for _cls in (GANObjective, DCGANObjective, WGANGPObjective, MMAGANObjective, Pac
 
 
 def build_objective(name: str, **kwargs: Any) -> Objective:
+    """The objective `name` with its config parameters (the `model.objective` block)."""
     return OBJECTIVES.pick(name)(**kwargs)
 
 

@@ -49,6 +49,8 @@ class Objective:
         return x
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Losses:
+        """D's loss on its logits for a real and a fake batch, each (N, K): the loss to minimise and
+        the figures to log (detached tensors, by name)."""
         raise NotImplementedError
 
     def d_regularizer(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Losses:
@@ -56,6 +58,8 @@ class Objective:
         return real.new_zeros(()), {}
 
     def g_loss(self, fake_logits: Tensor, div_logits: Tensor | None = None) -> Losses:
+        """G's loss on D's logits for fakes (N, K), and for the separate diversity batch where
+        `diversity_batch_size` > 0: the loss to minimise and the figures to log."""
         raise NotImplementedError
 
     def diagnostics(
@@ -70,6 +74,7 @@ class Objective:
 
 
 def check_logits(logits: Tensor, num_heads: int, what: str) -> None:
+    """Refuse logits that are not (N, num_heads), naming `what` (real / fake) and the shape given."""
     if logits.ndim != 2 or logits.shape[1] != num_heads:
         raise ValueError(f"{what}: expected D logits of shape (N, {num_heads}), got {tuple(logits.shape)}")
 

@@ -4,6 +4,8 @@ from mmagan.objectives.gan import GANObjective
 
 
 class DCGANObjective(GANObjective):
+    """The non-saturating GAN loss with one head; the DCGAN baseline of the paper's tables."""
+
     name = "dcgan"
     checks = {}
 

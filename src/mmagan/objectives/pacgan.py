@@ -10,6 +10,9 @@ from mmagan.objectives.dcgan import DCGANObjective
 
 
 class PacGANObjective(DCGANObjective):
+    """The non-saturating loss on packs of `packing` samples: D's input stacks m samples along
+    the channels (`pack`); the nets take m times the data's channels."""
+
     name = "pacgan"
     checks: Checks = {"packing": (int_at_least(1), "an integer >= 1 (m; PacGAN used 2, 3 and 4)")}
 

@@ -21,6 +21,9 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 
 
 class WGANGPObjective(Objective):
+    """Gulrajani et al. (2017): a one-output critic, `n_critic` critic updates per G update and a
+    gradient penalty of weight `gp_weight` (no batch norm in the critic: the penalty is per sample)."""
+
     name = "wgan_gp"
     d_batch_norm_ok = False
     checks: Checks = {

@@ -82,6 +82,7 @@ def write_report(paths: list[Path], out_dir: Path, rank_by: str | None = None) -
 
 
 def main(argv: list[str] | None = None) -> None:
+    """mmagan-report: tables, plots and the results page of one or more sweeps."""
     p = argparse.ArgumentParser(
         prog="mmagan-report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

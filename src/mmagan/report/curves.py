@@ -22,6 +22,9 @@ from mmagan.runs.listing import learning_curve
 
 @dataclass
 class Curve:
+    """One method's metric over iterations on one benchmark: mean and standard error over seeds
+    at each validation, with the seeds behind each point."""
+
     label: str
     iterations: np.ndarray  # validation points, in generator iterations
     mean: np.ndarray

@@ -30,6 +30,7 @@ LIVE = 0.1
 
 
 def last_checkpoint(record: RunRecord) -> Path:
+    """The run's last.ckpt (present or not)."""
     return RunFolder(record.folder).last_checkpoint
 
 
@@ -61,6 +62,7 @@ def heads_over_modes(record: RunRecord, points_per_mode: int = 200) -> np.ndarra
 
 
 def live_heads(acts: np.ndarray) -> np.ndarray:
+    """Which heads fire (mean activation above LIVE) on some mode's real samples."""
     return acts.max(0) > LIVE
 
 

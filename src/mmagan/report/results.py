@@ -47,6 +47,8 @@ STACKED_METRICS = [("modes/modes", "modes (of 1000)"), ("modes/kl", "KL to unifo
 
 @dataclass
 class Benchmark:
+    """The runs of one benchmark (data set) under one protocol."""
+
     name: str  # the sweep's folder name
     protocol: str  # "short", "medium" or "full"
     records: list[RunRecord]
@@ -58,6 +60,7 @@ class Benchmark:
 
 
 def mean_se(values: list[float]) -> str:
+    """`mean ± s.e.` of values over seeds, or the single value with one seed."""
     a = np.asarray(values, dtype=float)
     if len(a) < 2:
         return f"{a.mean():.3g}" if len(a) else "n/a"
@@ -65,6 +68,7 @@ def mean_se(values: list[float]) -> str:
 
 
 def benchmarks(sweeps_root: Path) -> list[Benchmark]:
+    """The finished runs grouped by benchmark (data set)."""
     found = []
     for folder in sorted(p for p in sweeps_root.iterdir() if p.is_dir() and p.name.startswith("results_")):
         every = find_runs([folder])
@@ -76,10 +80,12 @@ def benchmarks(sweeps_root: Path) -> list[Benchmark]:
 
 
 def metric_columns(data: str) -> list[tuple[str, str]]:
+    """The metrics a benchmark's table shows, in order."""
     return MIXTURE_METRICS if data in MIXTURES else STACKED_METRICS
 
 
 def method_table(bench: Benchmark) -> tuple[str, list[Row]]:
+    """One row per method: each metric's mean ± standard error over seeds and the seed count."""
     columns = metric_columns(bench.data)
     rows = build_rows(bench.records, [m for m, _ in columns])
     rows.sort(key=lambda r: (r.method != "mmagan", r.variant, r.label))
@@ -122,6 +128,7 @@ def reading(rows: list[Row], data: str) -> str:
 
 
 def write_runs_csv(benches: list[Benchmark], path: Path) -> None:
+    """Every finished run of the study with its final metrics, one row each."""
     fields = [
         "benchmark",
         "protocol",
@@ -226,6 +233,7 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
 
 
 def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
+    """The Markdown section of one benchmark: the table, the curves, the reading."""
     table, rows = method_table(bench)
     iters = sorted({r.iterations for r in bench.records})
     seeds = ", ".join(f"{r.label} {r.seeds}" for r in rows)
@@ -283,6 +291,7 @@ def diagnostics_section(benches: list[Benchmark], assets: Path) -> list[str]:
 
 
 def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
+    """The results page (results.md) with its figures and runs CSV in `out`."""
     benches = benchmarks(sweeps_root)
     if not benches:
         raise FileNotFoundError(f"no finished runs in results_* sweep folders under {sweeps_root}")

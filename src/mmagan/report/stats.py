@@ -27,30 +27,38 @@ RANKING = (
 
 
 def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of `metric` is better (FID, KID, KL; not modes, IS, recall)."""
     name = metric.rsplit("/", 1)[-1]
     return any(part in name for part in LOWER_IS_BETTER)
 
 
 @dataclass(frozen=True)
 class Summary:
+    """Mean, sample standard deviation and count of one metric over seeds."""
+
     mean: float
     std: float  # sample standard deviation (ddof 1); 0 for one seed
     n: int
 
 
 def summarize(values: list[float]) -> Summary:
+    """The Summary of `values` (std 0 for a single value)."""
     a = np.asarray(values, dtype=float)
     return Summary(float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0, len(a))
 
 
 @dataclass(frozen=True)
 class Difference:
+    """mean(a) - mean(b) with its confidence interval."""
+
     diff: float  # mean(a) - mean(b)
     low: float  # confidence interval; nan when either side has fewer than two seeds
     high: float
 
 
 def welch_difference(a: list[float], b: list[float], level: float = 0.95) -> Difference:
+    """mean(a) - mean(b) with Welch's t interval at `level` (unequal variances); the interval is
+    nan with fewer than two seeds on either side."""
     sa, sb = summarize(a), summarize(b)
     diff = sa.mean - sb.mean
     if sa.n < 2 or sb.n < 2:

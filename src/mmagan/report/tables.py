@@ -16,6 +16,8 @@ BASELINES = ("gan", "dcgan", "wgan_gp", "pacgan")
 
 @dataclass
 class Row:
+    """One configuration of a sweep (data, method, K, lambda, tau, ...) with its runs over seeds."""
+
     data: str
     method: str
     K: int | None
@@ -32,6 +34,7 @@ class Row:
         return len(self.runs)
 
     def values(self, metric: str) -> list[float]:
+        """The metric's final value in each run of this row that reported it."""
         return [r.metrics[metric] for r in self.runs if metric in r.metrics]
 
     @property
@@ -45,12 +48,14 @@ class Row:
 
 
 def metric_names(records: list[RunRecord]) -> list[str]:
+    """Every metric the runs report: the ranking metrics first, in ranking order, then the rest sorted."""
     names = {m for r in records for m in r.metrics}
     ranked = [m for m in RANKING if m in names]
     return ranked + sorted(names - set(ranked))
 
 
 def ranking_metrics(metrics: list[str]) -> list[str]:
+    """Of `metrics`, those that rank configurations (RANKING), in ranking order."""
     return [m for m in RANKING if m in metrics]
 
 
@@ -83,6 +88,8 @@ def build_rows(finished: list[RunRecord], metrics: list[str], rank_by: str | Non
 
 @dataclass
 class Comparison:
+    """One method against the best baseline on one metric: the difference and its interval."""
+
     data: str
     best: Row
     baseline: Row
@@ -118,6 +125,7 @@ def _mean_std(s: Summary) -> str:
 
 
 def write_csv(rows: list[Row], metrics: list[str], path: Path) -> None:
+    """One CSV row per configuration: mean and std over seeds of every metric."""
     with path.open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(
@@ -133,12 +141,14 @@ def write_csv(rows: list[Row], metrics: list[str], path: Path) -> None:
 
 
 def markdown_table(header: list[str], lines: list[list[str]]) -> str:
+    """A Markdown table of `header` and `rows`."""
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(line) + " |" for line in lines]
     return "\n".join(out)
 
 
 def rows_markdown(rows: list[Row], metrics: list[str]) -> str:
+    """The configurations as a Markdown table, mean ± std over seeds."""
     header = ["rank", "method", "K", "lambda", "tau", "seeds"] + [
         f"{m} {'(lower better)' if lower_is_better(m) else ''}".strip() for m in metrics
     ]
@@ -154,6 +164,7 @@ def rows_markdown(rows: list[Row], metrics: list[str]) -> str:
 
 
 def comparison_markdown(c: Comparison) -> str:
+    """MMA-GAN against each baseline, with Welch intervals, as Markdown."""
     lines = []
     for m, d in c.differences.items():
         b, o = c.best.summaries[m], c.baseline.summaries[m]

@@ -44,6 +44,7 @@ def read_json(path: str | Path) -> dict:
 
 
 def finite_or_none(figures: dict[str, float]) -> dict[str, float | None]:
+    """Figures with NaN and inf as None, which JSON writes as null."""
     return {k: (v if v is None or math.isfinite(v) else None) for k, v in figures.items()}
 
 

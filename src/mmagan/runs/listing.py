@@ -17,6 +17,9 @@ BOOKKEEPING_SUFFIXES = ("_seconds", "_se", "_std", "_pairs")
 
 @dataclass
 class RunRecord:
+    """One run as the report and the listing see it: where, what it trained (data, method,
+    seed, MMA-GAN's K / lambda / tau), its status, final metrics and error."""
+
     folder: Path
     status: str
     data: str = "?"
@@ -46,12 +49,14 @@ def mmagan_variant(objective) -> str:
 
 
 def is_reported_metric(name: str) -> bool:
+    """Whether a metrics.json key is a result (not a training-loss log, a counter or a timer)."""
     if name.startswith("train/") or name in ("iteration", "finished", "train_seconds"):
         return False
     return not name.endswith(BOOKKEEPING_SUFFIXES)
 
 
 def read_run(folder: Path) -> RunRecord:
+    """The RunRecord of one run folder, from its config.yaml, metrics.json and failed.json."""
     folder = Path(folder)
     record = RunRecord(folder=folder, status=job_status(folder))
     config_file = RunFolder(folder).config
@@ -113,4 +118,5 @@ def learning_curve(folder: Path, metric: str) -> list[tuple[float, float]]:
 
 
 def finished(records: list[RunRecord]) -> list[RunRecord]:
+    """The records of runs that finished."""
     return [r for r in records if r.status == FINISHED]

@@ -14,6 +14,7 @@ from mmagan.errors import OutputError
 
 
 def prepare_output_dir(run_dir: str | Path, key: str = "paths.log_dir (or hydra.run.dir)") -> Path:
+    """Create the run folder, or raise one OutputError when it cannot be written."""
     run_dir = Path(run_dir)
     probe = run_dir / ".mmagan-write-test"
     try:

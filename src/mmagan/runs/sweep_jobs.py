@@ -25,10 +25,12 @@ FINISHED, FAILED, INCOMPLETE, MISSING = "finished", "failed", "incomplete", "mis
 
 
 def read_metrics(job_dir: Path) -> dict:
+    """The job's metrics.json, or {} before it wrote one."""
     return read_json(RunFolder(job_dir).metrics)
 
 
 def job_status(job_dir: Path) -> str:
+    """finished, failed, incomplete (interrupted or running) or missing, from the job's files."""
     job_dir = Path(job_dir)
     if not job_dir.is_dir():
         return MISSING
@@ -40,6 +42,7 @@ def job_status(job_dir: Path) -> str:
 
 
 def read_failure(job_dir: Path) -> dict:
+    """The job's failed.json (error, seconds, traceback), or {}."""
     return read_json(RunFolder(job_dir).failure)
 
 
