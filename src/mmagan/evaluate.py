@@ -16,7 +16,7 @@ from tqdm import tqdm
 from mmagan.config import config_dir
 from mmagan.config.validation import check, int_at_least, validate_fidelity, validate_ppl
 from mmagan.console import quiet_library_noise
-from mmagan.data import build_datamodule
+from mmagan.data import training_data
 from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.metrics.fidelity import FIDELITY_METRICS, FidelitySettings
 from mmagan.metrics.lpips_diversity import load_lpips
@@ -72,14 +72,6 @@ def eval_device(configured: str) -> torch.device:
     if configured == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(configured)
-
-
-def reference_offer(train_cfg: DictConfig):
-    """The training images of the checkpoint's run, through its own DataModule."""
-    datamodule = build_datamodule(train_cfg.data, batches_per_step=1)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    return datamodule.evaluation()
 
 
 def prepared_scorer(cfg: DictConfig, metrics: list[str], sampler: Sampler) -> Scorer:
@@ -155,7 +147,7 @@ def evaluate(cfg: DictConfig) -> dict:
     seconds: dict[str, float] = {}
     values: dict[str, float] = {}
     fidelity = [m for m in metrics if m in FIDELITY_METRICS]
-    reference = reference_offer(train_cfg) if fidelity else None
+    reference = training_data(train_cfg.data).evaluation() if fidelity else None
     images = None
     if fidelity or "lpips" in metrics:  # PPL draws its own latent pairs
         start = time.perf_counter()

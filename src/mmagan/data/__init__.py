@@ -23,6 +23,15 @@ DATASETS.add("cifar10", CIFAR10DataModule)
 DATASETS.add("celeba_hq", CelebAHQDataModule)
 
 
+def training_data(cfg: Any) -> GANDataModule:
+    """The `data` block's DataModule, prepared and set up: what evaluation and inspection read
+    (reference images, the training set) outside a training run."""
+    datamodule = build_datamodule(cfg, batches_per_step=1)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
 def build_datamodule(cfg: Any, batches_per_step: int, device_data: bool = False) -> GANDataModule:
     """The DataModule the `data` block names; `batches_per_step` batches per training step (the
     objective's D steps), optionally kept on the training device (`device_data`)."""

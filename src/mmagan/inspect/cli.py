@@ -183,14 +183,10 @@ def cmd_interpolate(args, g: Sampler) -> None:
 
 
 def cmd_neighbours(args, g: Sampler) -> None:
-    from mmagan.data import build_datamodule
+    from mmagan.data import training_data
 
-    cfg = OmegaConf.create(g.config)
-    dm = build_datamodule(cfg.data, batches_per_step=1)
-    dm.prepare_data()
-    dm.setup("fit")
     samples = g.sample(args.samples, seed=args.seed)
-    train = dm.train_set
+    train = training_data(OmegaConf.create(g.config).data).train_set
     # Samples are G's [-1, 1] output already; only the stored training images need converting.
     distances, idx = nearest(samples, train, k=args.k, features=lambda x: to_unit(x).flatten(1))
     rows = [torch.cat([s[None], to_unit(train.__getitems__(i.tolist()))]) for s, i in zip(samples, idx)]
