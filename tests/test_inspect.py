@@ -407,3 +407,20 @@ def test_inception_tileability_offline_is_the_metrics_one_line_error(
     assert (
         "weights-inception-2015-12-05-6726825d.pth" in caplog.text and "fidelity.weights_path" in caplog.text
     )
+
+
+def test_image_table_shows_each_image_in_its_cell(tmp_path):
+    """A white image in the left cell and a black one in the right: the right half of the figure is
+    mostly black (the cell), the left half only has the thin dark lines of labels and frames."""
+    import numpy as np
+    from PIL import Image
+
+    from mmagan.plots import image_table
+
+    images = torch.stack([torch.ones(3, 16, 16), -torch.ones(3, 16, 16)])[None]  # (1 row, 2 cols)
+    path = image_table(images, tmp_path / "t.png", ["row"], ["white", "black"])
+    pixels = np.asarray(Image.open(path).convert("L")).astype(int)
+    left, right = np.array_split(pixels, 2, axis=1)
+    assert (right < 10).sum() > 10 * (left < 10).sum()
+    middle = pixels.shape[0] // 2  # the cells' middle row: white across the left half, black on the right
+    assert (left[middle] < 10).sum() <= 4 and (right[middle] < 10).sum() > right.shape[1] // 2
