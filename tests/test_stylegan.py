@@ -51,6 +51,31 @@ def test_fixed_noise_repeats_and_noise_changes_the_image_less_than_w(mode):
     assert 0 < noise_change < 0.25 * w_change
 
 
+def test_style_mixing_figure_has_sources_a_on_top_and_b_down_the_side():
+    """The paper's layout: A's images across the top row, B's down the first column, and each cell
+    A's column with B's row's styles in that block's layers (the rest A's), recomputed by hand."""
+    from mmagan.inspect.style import style_mixing
+    from mmagan.sampler import Sampler
+
+    net = small_g(mixing_prob=0.0).eval()
+    g = Sampler(net=net, latent_dim=16, sample_shape=(3, 32, 32), config={}, iteration=0, ema=False)
+    table, row_labels, col_labels = style_mixing(g, rows=2, cols=3, seed=5)
+    with torch.no_grad():
+        ws_a, ws_b = net.ws(g.latents(3, 5)), net.ws(g.latents(2, 6))
+        torch.testing.assert_close(table[0, 1:], net.synthesize(ws_a, "const"))
+        blocks = list(style_blocks(32, net.style_mode).items())
+        assert table.shape[:2] == (1 + 2 * len(blocks), 4)
+        for b, (name, (start, stop)) in enumerate(blocks):
+            for i in range(2):
+                row = 1 + 2 * b + i
+                torch.testing.assert_close(table[row, 0], net.synthesize(ws_b[i : i + 1], "const")[0])
+                mixed = ws_a.clone()
+                mixed[:, start:stop] = ws_b[i, start:stop]
+                torch.testing.assert_close(table[row, 1:], net.synthesize(mixed, "const"))
+                assert row_labels[row] == f"B{i}: {name} from B"
+    assert row_labels[0] == "sources A" and col_labels == ["sources B", "A0", "A1", "A2"]
+
+
 def test_style_mixing_crossover_selects_each_source():
     g = small_g().eval()
     wa, wb = g.ws(torch.randn(4, 16)), g.ws(torch.randn(4, 16))

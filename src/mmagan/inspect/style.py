@@ -27,23 +27,24 @@ def style_net(g: Sampler):
 
 @torch.no_grad()
 def style_mixing(g: Sampler, rows: int = 3, cols: int = 4, seed: int = 0, psi: float = 1.0):
-    """(images (1 + 3 rows, 1 + cols, C, H, W), row labels, column labels): source B along the top,
-    source A down the side, and in each of the coarse, middle and fine row blocks A's image with B's
-    styles at those layers. The noise is held fixed, so only the styles differ."""
+    """(images (1 + 3 rows, 1 + cols, C, H, W), row labels, column labels) in the paper's layout
+    (StyleGAN, Fig. 3): sources A along the top, sources B down the side, and in each of the coarse,
+    middle and fine row blocks the image of A's column with B's row's styles at those layers (the
+    rest from A). The noise is held fixed, so only the styles differ."""
     net = style_net(g)
-    ws_a = net.ws(g.latents(rows, seed), psi)
-    ws_b = net.ws(g.latents(cols, seed + 1), psi)
+    ws_a = net.ws(g.latents(cols, seed), psi)
+    ws_b = net.ws(g.latents(rows, seed + 1), psi)
     img_a, img_b = net.synthesize(ws_a, "const"), net.synthesize(ws_b, "const")
     blank = torch.zeros_like(img_a[0])
-    table = [torch.stack([blank, *img_b])]
-    row_labels = ["sources B"]
+    table = [torch.stack([blank, *img_a])]
+    row_labels = ["sources A"]
     for name, (start, stop) in style_blocks(net.synthesis.resolution, net.style_mode).items():
         for i in range(rows):
-            mixed = ws_a[i : i + 1].repeat(cols, 1, 1)
-            mixed[:, start:stop] = ws_b[:, start:stop]
-            table.append(torch.stack([img_a[i], *net.synthesize(mixed, "const")]))
-            row_labels.append(f"A{i}, {name} of B")
-    return torch.stack(table), row_labels, ["source A"] + [f"B{j}" for j in range(cols)]
+            mixed = ws_a.clone()
+            mixed[:, start:stop] = ws_b[i : i + 1, start:stop]
+            table.append(torch.stack([img_b[i], *net.synthesize(mixed, "const")]))
+            row_labels.append(f"B{i}: {name} from B")
+    return torch.stack(table), row_labels, ["sources B"] + [f"A{j}" for j in range(cols)]
 
 
 @torch.no_grad()
