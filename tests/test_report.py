@@ -262,3 +262,23 @@ def test_a_curve_settles_where_two_successive_points_are_within_one_standard_err
     assert "the leader changed at 4,000 iterations" in text
     same = ranking_changes([rising, curve("d", [1.0, 2.0, 3.0, 4.0], [1.0] * 4)], "modes/reverse_kl")
     assert same == "the same order at 1,000 and 4,000 iterations (d, a); d led at every point"
+
+
+def test_an_objectives_changed_parameters_tell_its_rows_apart(tmp_path):
+    """No code for WGAN-GP in the listing: its parameters that differ from the defaults name the row."""
+    from omegaconf import OmegaConf
+
+    from mmagan.report.tables import build_rows
+    from mmagan.runs.listing import RunRecord, changed_params
+
+    default = OmegaConf.create({"name": "wgan_gp", "gp_weight": 10.0, "n_critic": 5})
+    stronger = OmegaConf.create({"name": "wgan_gp", "gp_weight": 5.0, "n_critic": 5})
+    assert changed_params(default) == "" and changed_params(stronger) == "gp_weight=5.0"
+    records = [
+        RunRecord(tmp_path / f"r{i}", "finished", data="ring", method="wgan_gp", seed=i % 2,
+                  params=changed_params(cfg), metrics={"modes/modes": float(i)})
+        for i, cfg in enumerate([default, default, stronger, stronger])
+    ]  # fmt: skip
+    rows = build_rows(records, ["modes/modes"])
+    assert sorted(r.label for r in rows) == ["wgan_gp", "wgan_gp[gp_weight=5.0]"]
+    assert all(r.seeds == 2 for r in rows)

@@ -25,6 +25,7 @@ class Row:
     tau: float | None
     packing: int | None
     variant: str
+    params: str
     runs: list[RunRecord]
     summaries: dict[str, Summary] = field(default_factory=dict)
     rank: int = 0
@@ -44,7 +45,7 @@ class Row:
             return f"{name} K={self.K} lambda={self.lam:g} tau={self.tau:g}"
         if self.method == "pacgan":
             return f"pacgan{self.packing}"
-        return self.method
+        return f"{self.method}[{self.params}]" if self.params else self.method
 
 
 def metric_names(records: list[RunRecord]) -> list[str]:

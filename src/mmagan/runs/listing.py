@@ -30,6 +30,9 @@ class RunRecord:
     seed: int | None = None
     packing: int | None = None
     variant: str = ""  # MMA-GAN's options that differ from the paper's, e.g. "balanced+best_head"
+    # Any other objective's parameters that differ from its defaults, e.g. "gp_weight=5": what
+    # tells its configurations apart with no code for it here.
+    params: str = ""
     iterations: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
@@ -37,7 +40,23 @@ class RunRecord:
     @property
     def configuration(self) -> tuple:
         """What seeds of one setting share: the key rows of the report are grouped by."""
-        return (self.data, self.method, self.K, self.lam, self.tau, self.packing, self.variant)
+        return (self.data, self.method, self.K, self.lam, self.tau, self.packing, self.variant, self.params)
+
+
+def changed_params(objective) -> str:
+    """The objective's parameters that differ from its class's defaults, as "key=value,...";
+    "" for an objective this installation does not know."""
+    import inspect
+
+    from mmagan.objectives import OBJECTIVES
+
+    cls = OBJECTIVES.get(str(objective.name))
+    if cls is None:
+        return ""
+    defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"}
+    return ",".join(
+        f"{k}={objective[k]}" for k in sorted(defaults) if k in objective and objective[k] != defaults[k]
+    )
 
 
 def mmagan_variant(objective) -> str:
@@ -68,6 +87,8 @@ def read_run(folder: Path) -> RunRecord:
         record.seed = int(cfg.seed)
         iterations = OmegaConf.select(cfg, "iterations")
         record.iterations = int(iterations) if iterations is not None else None
+        if record.method not in ("pacgan", "mmagan"):  # those two have columns of their own
+            record.params = changed_params(objective)
         if record.method == "pacgan":
             record.packing = int(objective.get("packing", 2))
         if record.method == "mmagan":
