@@ -120,3 +120,27 @@ def test_callbacks_follow_their_switches(make_cfg, overrides, present, absent):
     run = build(make_cfg("callbacks.progress_bar.refresh_rate=0", *overrides))
     kinds = {type(c).__name__ for c in run.trainer.callbacks}
     assert present <= kinds and not (absent & kinds)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (
+            ["data=cifar10", "data.split=val"],
+            r"data\.split='val' is invalid: must be one of \('train', 'test', 'all'\)",
+        ),
+        (
+            ["data=cifar10", "data.loader.num_workers=-1"],
+            r"data\.loader\.num_workers=-1 .*'auto' or an integer >= 0",
+        ),
+        (["data=stacked_digits", "data.num_samples=0"], r"data\.num_samples=0 .*an integer >= 1"),
+    ],
+)
+def test_a_data_sets_declared_checks_run_before_anything_is_built(overrides, message, monkeypatch):
+    from mmagan import data
+    from mmagan.config import compose
+    from mmagan.config.validation import validate_config
+
+    monkeypatch.setattr(data, "build_datamodule", None)  # nothing may construct a DataModule
+    with pytest.raises(ConfigError, match=message):
+        validate_config(compose("train", overrides))

@@ -60,6 +60,24 @@ def number_in(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False
     return lambda v: _is_number(v) and (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
 
 
+def check_values(values: dict, prefix: str, checks: Checks) -> None:
+    """The same declared checks on plain values (a constructor's arguments, nested dicts for dotted
+    keys), with the same one-line errors; a key absent from `values` is left to its default."""
+    for key, (ok, allowed) in checks.items():
+        value: Any = values
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            try:
+                good = ok(value)
+            except TypeError:
+                good = False
+            if not good:
+                raise ConfigError(f"{prefix}{key}={value!r} is invalid: must be {allowed}")
+
+
 def run_checks(cfg: DictConfig, prefix: str, checks: Checks) -> None:
     """Each declared parameter that the config sets, checked; `prefix` is its place ('model.objective.')."""
     for key, (ok, allowed) in checks.items():

@@ -156,7 +156,8 @@ def validate_r1(cfg: DictConfig) -> None:
 
 
 def validate_data(cfg: DictConfig) -> None:
-    check(cfg, "data.name", one_of(DATASETS), f"one of {sorted(DATASETS)}")
+    name = check(cfg, "data.name", one_of(DATASETS), f"one of {sorted(DATASETS)}")
+    run_checks(cfg, "data.", DATASETS[name].checks)  # the data set's own, declared beside its code
     check(cfg, "data.batch_size", int_at_least(1), "an integer >= 1")
     check(cfg, "eval.num_samples", int_at_least(1), "an integer >= 1")
     check(cfg, "eval.batch_size", int_at_least(1), "an integer >= 1")

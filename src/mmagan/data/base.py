@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mmagan.checks import Checks
 from mmagan.data.sampling import DeviceBatches, ResumableBatchSampler, ResumableLoader
 
 log = logging.getLogger("mmagan")
@@ -43,6 +44,10 @@ class GANDataModule(L.LightningDataModule):
 
     #: Whether the training set is held in memory (a tensor), so it can move whole to the device.
     in_memory: bool = True
+
+    #: The checks of this data set's own parameters (data.<key>), run by the config validation
+    #: before anything is built and by the constructor for direct use: key -> (predicate, allowed).
+    checks: Checks = {}
 
     def __init__(
         self,

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmagan.checks import Checks, check_values, one_of
 from mmagan.data.image_files import ON_BAD_IMAGE, ON_SMALL_IMAGE
-from mmagan.data.images import ImageArray, ImageDataModule
+from mmagan.data.images import IMAGE_CHECKS, ImageArray, ImageDataModule
 from mmagan.data.prepared import load_prepared, prepared_cache
-from mmagan.errors import ConfigError, require_one_of
+from mmagan.errors import ConfigError
 from mmagan.resolutions import RESOLUTIONS
 
 
 class CelebAHQDataModule(ImageDataModule):
+    checks: Checks = {
+        **IMAGE_CHECKS,
+        "resolution": (one_of(RESOLUTIONS), f"one of {RESOLUTIONS}"),
+        "on_bad_image": (one_of(ON_BAD_IMAGE), f"one of {ON_BAD_IMAGE}"),
+        "on_small_image": (one_of(ON_SMALL_IMAGE), f"one of {ON_SMALL_IMAGE}"),
+    }
     """`source`: a prepared .npy (from mmagan-prepare), or a folder or zip of images, which is
     prepared once into `cache_dir` on first use (on rank 0) and reused while it is unchanged.
 
@@ -31,9 +38,11 @@ class CelebAHQDataModule(ImageDataModule):
         on_small_image: str = "error",
         **kwargs,
     ) -> None:
-        require_one_of("data.resolution", resolution, RESOLUTIONS)
-        require_one_of("data.on_bad_image", on_bad_image, ON_BAD_IMAGE)
-        require_one_of("data.on_small_image", on_small_image, ON_SMALL_IMAGE)
+        check_values(
+            {"resolution": resolution, "on_bad_image": on_bad_image, "on_small_image": on_small_image},
+            "data.",
+            self.checks,
+        )
         if not source:
             raise ConfigError(
                 "data.source is not set: give a folder or zip of CelebA-HQ images, or a .npy from "

@@ -12,9 +12,10 @@ import torch
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import download_and_extract_archive, extract_archive
 
-from mmagan.data.images import ImageArray, ImageDataModule
+from mmagan.checks import Checks, check_values, one_of
+from mmagan.data.images import IMAGE_CHECKS, ImageArray, ImageDataModule
 from mmagan.data.prepared import load_prepared, prepared_cache
-from mmagan.errors import ConfigError, DataError, require_one_of
+from mmagan.errors import DataError
 
 log = logging.getLogger("mmagan")
 SOURCES = ("torchvision", "folder")
@@ -74,6 +75,12 @@ def ensure_cifar10(root: Path, download: bool) -> Path:
 
 
 class CIFAR10DataModule(ImageDataModule):
+    checks: Checks = {
+        **IMAGE_CHECKS,
+        "source": (one_of(SOURCES), f"one of {SOURCES}"),
+        "split": (one_of(SPLITS), f"one of {SPLITS}"),
+        "download": (lambda v: isinstance(v, bool), "true or false"),
+    }
     """Trains on `split` (train: 50k, test: 10k, all: 60k); the test split is kept as the
     held-out reference for metrics.
 
@@ -91,10 +98,7 @@ class CIFAR10DataModule(ImageDataModule):
         cache_dir: str = "data/prepared",
         **kwargs,
     ) -> None:
-        require_one_of("data.source", source, SOURCES)
-        require_one_of("data.split", split, SPLITS)
-        if not isinstance(download, bool):
-            raise ConfigError(f"data.download={download!r} is invalid: must be true or false")
+        check_values({"source": source, "split": split, "download": download}, "data.", self.checks)
         super().__init__(resolution=32, **kwargs)
         self.name = name
         self.root, self.source, self.download = Path(root), source, download

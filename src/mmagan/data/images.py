@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from mmagan.checks import Checks, check_values, int_at_least
 from mmagan.data.base import EvaluationOffer, GANDataModule
 from mmagan.errors import ConfigError
 
@@ -66,26 +67,33 @@ def random_flip(images: Tensor, generator: torch.Generator | None = None) -> Ten
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
 
 
+BOOL = (lambda v: isinstance(v, bool), "true or false")
+#: data.<key> checks shared by every image data set.
+IMAGE_CHECKS: Checks = {
+    "flip": BOOL,
+    "loader.num_workers": (lambda v: v == "auto" or int_at_least(0)(v), "'auto' or an integer >= 0"),
+    "loader.pin_memory": (lambda v: v == "auto" or isinstance(v, bool), "'auto', true or false"),
+    "loader.persistent_workers": BOOL,
+}
+
+
 def resolve_num_workers(value: Any, in_memory: bool) -> int:
     """`auto`: no workers for data already in memory (a batch is one indexing op), else up to 8
     worker processes, leaving one core for the training process."""
     if value == "auto":
         return 0 if in_memory else max(1, min(8, (os.cpu_count() or 2) - 1))
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"data.loader.num_workers={value!r} is invalid: must be 'auto' or an integer >= 0")
     return value
 
 
 def resolve_pin_memory(value: Any) -> bool:
-    if value == "auto":
-        return torch.cuda.is_available()
-    if not isinstance(value, bool):
-        raise ConfigError(f"data.loader.pin_memory={value!r} is invalid: must be 'auto', true or false")
-    return value
+    """`auto`: pinned host memory where a GPU will read the batches."""
+    return torch.cuda.is_available() if value == "auto" else value
 
 
 class ImageDataModule(GANDataModule):
     """Training images as uint8 (N, C, R, R); subclasses fill `self.train_set` in `setup`."""
+
+    checks: Checks = IMAGE_CHECKS
 
     def __init__(
         self,
@@ -97,17 +105,12 @@ class ImageDataModule(GANDataModule):
         **kwargs,
     ) -> None:
         super().__init__(batch_size=batch_size, **kwargs)
-        if not isinstance(flip, bool):
-            raise ConfigError(f"data.flip={flip!r} is invalid: must be true or false")
         loader = dict(loader or {})
         unknown = sorted(set(loader) - LOADER_KEYS)
         if unknown:
             raise ConfigError(f"data.loader.{unknown[0]} is not a known key; known: {sorted(LOADER_KEYS)}")
+        check_values({"flip": flip, "loader": loader}, "data.", IMAGE_CHECKS)
         persistent = loader.get("persistent_workers", True)
-        if not isinstance(persistent, bool):
-            raise ConfigError(
-                f"data.loader.persistent_workers={persistent!r} is invalid: must be true or false"
-            )
         self.sample_shape = (channels, resolution, resolution)
         self.flip = flip
         self.num_workers = resolve_num_workers(loader.get("num_workers", "auto"), self.in_memory)

@@ -10,9 +10,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mmagan.checks import Checks, check_values, int_at_least
 from mmagan.data.base import EvaluationOffer
 from mmagan.data.digits import load_digits
-from mmagan.data.images import ImageDataModule
+from mmagan.data.images import IMAGE_CHECKS, ImageDataModule
 from mmagan.errors import ConfigError
 from mmagan.metrics.digit_classifier import DigitClassifier, load_or_train
 
@@ -46,6 +47,7 @@ class StackedDigits(Dataset):
 
 
 class StackedDigitsDataModule(ImageDataModule):
+    checks: Checks = {**IMAGE_CHECKS, "num_samples": (int_at_least(1), "an integer >= 1")}
     """`num_samples` stacks drawn once with `seed` from the training digits (VEEGAN: 128k)."""
 
     def __init__(
@@ -61,8 +63,7 @@ class StackedDigitsDataModule(ImageDataModule):
         if name not in STACKED:
             raise ConfigError(f"data.name={name!r} is not a stacked data set; known: {sorted(STACKED)}")
         super().__init__(resolution=32, channels=STACKED[name][2], **kwargs)
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-            raise ConfigError(f"data.num_samples={num_samples!r} is invalid: must be an integer >= 1")
+        check_values({"num_samples": num_samples}, "data.", self.checks)
         self.check_size(num_samples, f"data.num_samples={num_samples}: the stacked set")
         self.name, self.root, self.download = name, Path(root), download
         self.digit_set, self.classifier_epochs, self.stack = STACKED[name]
