@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +96,10 @@ def test_a_job_past_its_time_limit_is_requeued_and_resumes_from_last_ckpt(slurm_
     assert len(runs) >= 2  # requeued at least once
     for before, after in zip(runs, runs[1:]):  # each restart goes on from last.ckpt, not the start
         assert after and min(after) > max(before)
+    last = job / "checkpoints" / "last.ckpt"  # the finished state, in last.ckpt and nowhere else
+    assert sorted(p.name for p in last.parent.glob("last*")) == ["last.ckpt"]
+    assert torch.load(last, weights_only=True)["global_step"] // 2 == 1500  # (a kill between D and G
+    # steps leaves one D step over)
 
 
 def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):

@@ -159,3 +159,26 @@ def test_an_interrupted_run_keeps_its_state_and_a_rerun_in_its_folder_finishes_i
     figures = train(cfg)  # started again: same config, same folder (a requeued job)
     assert figures["iteration"] == 30 and figures["finished"] == 1
     assert min(logged_steps(run_dir)) >= 13  # it went on from 13, not from the start
+
+
+def test_a_run_interrupted_before_its_first_periodic_checkpoint_ends_in_last_ckpt(make_cfg, tmp_path):
+    """The state saved at the interrupt carries no `last` of the periodic callback: the finished
+    rerun must still overwrite last.ckpt, not write a last-v1.ckpt beside a stale one."""
+    import lightning as L
+
+    class Interrupt(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            if pl_module.iteration == 5:
+                raise KeyboardInterrupt
+
+    cfg = make_cfg(
+        "iterations=20", "callbacks.checkpoint.every_n_iterations=10", "trainer.val_check_interval=10"
+    )
+    run = build(cfg)
+    run.trainer.callbacks.append(Interrupt())
+    with pytest.raises(SystemExit):
+        run.trainer.fit(run.module, datamodule=run.datamodule)
+    train(cfg)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.glob("last*")) == ["last.ckpt"]
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == 40

@@ -85,6 +85,10 @@ def _checkpoints(c: DictConfig, parts: RunParts) -> list[L.Callback]:
             auto_insert_metric_name=False,
             save_top_k=c.save_top_k,
             save_last=c.save_last,
+            # A resumed run overwrites its last.ckpt (and the same iteration's file): Lightning would
+            # otherwise write last-v1.ckpt whenever the state it resumed from did not name last.ckpt
+            # (an interrupt before the first periodic save), leaving a stale last.ckpt.
+            enable_version_counter=False,
         ),
         InterruptCheckpoint(str(directory)),
     ]
@@ -147,6 +151,7 @@ def _fidelity(c: DictConfig, parts: RunParts) -> list[L.Callback]:
                 save_top_k=1,
                 save_last=False,
                 auto_insert_metric_name=False,
+                enable_version_counter=False,  # one best-fid.ckpt, across resumes too
             )
         )
     return out
