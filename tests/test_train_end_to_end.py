@@ -127,6 +127,21 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(make_cfg, tmp_
     assert metrics["finished"] == 0 and metrics["iteration"] == 15
 
 
+def fit_until_interrupted(cfg, at: int, interrupt: BaseException) -> None:
+    """Fit `cfg` and raise `interrupt` after iteration `at` (Ctrl-C, or a cluster's time limit)."""
+    import lightning as L
+
+    class Interrupt(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            if pl_module.iteration == at:
+                raise interrupt
+
+    run = build(cfg)
+    run.trainer.callbacks.append(Interrupt())
+    with pytest.raises(SystemExit):  # Lightning's graceful shutdown after Ctrl-C ends with exit status 1
+        run.trainer.fit(run.module, datamodule=run.datamodule)
+
+
 @pytest.mark.parametrize(
     "interrupt",
     [KeyboardInterrupt(), SystemExit(-1)],
@@ -135,20 +150,10 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(make_cfg, tmp_
 def test_an_interrupted_run_keeps_its_state_and_a_rerun_in_its_folder_finishes_it(
     make_cfg, tmp_path, interrupt
 ):
-    import lightning as L
-
-    class Interrupt(L.Callback):
-        def on_train_batch_end(self, trainer, pl_module, *args):
-            if pl_module.iteration == 13:
-                raise interrupt
-
     cfg = make_cfg(
         "iterations=30", "callbacks.checkpoint.every_n_iterations=10", "trainer.val_check_interval=10"
     )
-    run = build(cfg)
-    run.trainer.callbacks.append(Interrupt())
-    with pytest.raises(SystemExit):  # Lightning's graceful shutdown after Ctrl-C ends with exit status 1
-        run.trainer.fit(run.module, datamodule=run.datamodule)
+    fit_until_interrupted(cfg, at=13, interrupt=interrupt)
     run_dir = tmp_path / "run"
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 26  # the state reached, not the periodic one at iteration 10
@@ -164,20 +169,10 @@ def test_an_interrupted_run_keeps_its_state_and_a_rerun_in_its_folder_finishes_i
 def test_a_run_interrupted_before_its_first_periodic_checkpoint_ends_in_last_ckpt(make_cfg, tmp_path):
     """The state saved at the interrupt carries no `last` of the periodic callback: the finished
     rerun must still overwrite last.ckpt, not write a last-v1.ckpt beside a stale one."""
-    import lightning as L
-
-    class Interrupt(L.Callback):
-        def on_train_batch_end(self, trainer, pl_module, *args):
-            if pl_module.iteration == 5:
-                raise KeyboardInterrupt
-
     cfg = make_cfg(
         "iterations=20", "callbacks.checkpoint.every_n_iterations=10", "trainer.val_check_interval=10"
     )
-    run = build(cfg)
-    run.trainer.callbacks.append(Interrupt())
-    with pytest.raises(SystemExit):
-        run.trainer.fit(run.module, datamodule=run.datamodule)
+    fit_until_interrupted(cfg, at=5, interrupt=KeyboardInterrupt())
     train(cfg)
     checkpoints = tmp_path / "run" / "checkpoints"
     assert sorted(p.name for p in checkpoints.glob("last*")) == ["last.ckpt"]
