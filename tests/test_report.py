@@ -238,11 +238,26 @@ def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_c
         "| results_ring_medium | paper | 0 |" in heads
         and "| results_ring_medium | balanced+best_head | 1 |" in heads
     )
-    assert "- **paper** (2 runs)" in heads and "- **balanced+best_head** (2 runs)" in heads
+    assert "- **results_ring_medium, paper, K=8** (2 runs)" in heads
+    assert "- **results_ring_medium, balanced+best_head, K=8** (2 runs)" in heads
     for folder in (sweeps / "results_ring_medium").iterdir():
         shutil.rmtree(folder / "checkpoints")
     again = write_results(sweeps, tmp_path / "docs2", "mmagan-report --results sweeps").read_text()
     assert again.split("## Do the heads specialise on modes?")[1] == heads
+
+
+def test_the_specialisation_reading_is_judged_against_the_benchmarks_number_of_modes():
+    """The same modes per head reads differently on 8 and on 25 modes: 4 of 25 with 8 heads is
+    near the even share (25/8), 4 of 8 is neither end, 7.9 of 8 is every head alike."""
+    from mmagan.report.heads import specialisation_reading
+
+    assert specialisation_reading(modes=8, k=8, per_head=1.9) == "the heads specialise on modes."
+    assert specialisation_reading(modes=25, k=8, per_head=5.9) == "the heads specialise on modes."
+    assert specialisation_reading(modes=8, k=8, per_head=4.0).startswith("the heads specialise in part")
+    alike = "no sign that the heads specialise"
+    assert specialisation_reading(modes=8, k=8, per_head=7.9).startswith(alike)
+    assert specialisation_reading(modes=25, k=8, per_head=21.8).startswith(alike)
+    assert specialisation_reading(modes=25, k=8, per_head=12.0).startswith("the heads specialise in part")
 
 
 def test_a_curve_settles_where_two_successive_points_are_within_one_standard_error():
@@ -259,7 +274,13 @@ def test_a_curve_settles_where_two_successive_points_are_within_one_standard_err
     late = curve("c", [5.0, 20.0, 40.0, 60.0], [1.0] * 4)
     text = ranking_changes([rising, late], "modes/high_quality_pct")
     assert text.startswith("the order changed along the budget: at 1,000 iterations a, c; at 4,000: c, a")
-    assert "the leader changed at 4,000 iterations" in text
+    assert "the leader changed at 4,000 iterations (by more than one standard error at 4,000)" in text
+    close = curve("e", [5.0, 20.0, 40.0, 52.5], [1.0, 1.0, 1.0, 2.0])
+    assert "the leader changed at 4,000 iterations (none by more than one standard error)" in ranking_changes(
+        [rising, close], "modes/high_quality_pct"
+    )
+    single = Curve("f", late.iterations, late.mean, np.zeros(4), np.ones(4))
+    assert "cannot be told from noise" in ranking_changes([rising, single], "modes/high_quality_pct")
     same = ranking_changes([rising, curve("d", [1.0, 2.0, 3.0, 4.0], [1.0] * 4)], "modes/reverse_kl")
     assert same == "the same order at 1,000 and 4,000 iterations (d, a); d led at every point"
 

@@ -68,20 +68,46 @@ def order_at(curves: list[Curve], point: int, metric: str) -> list[str]:
     return [label for _, label in sorted(present)]
 
 
+def value_at(curve: Curve, point: int) -> tuple[float, float, int]:
+    """The curve's mean, standard error and seeds at a validation point."""
+    i = int(np.flatnonzero(curve.iterations == point)[0])
+    return float(curve.mean[i]), float(curve.se[i]), int(curve.seeds[i])
+
+
+def clear_switch(curves: list[Curve], point: int, new: str, old: str, metric: str) -> bool | None:
+    """Whether `new` leads `old` at `point` by more than their standard errors combined; None when
+    either has a single seed there (no standard error to tell a change from noise)."""
+    by_label = {c.label: c for c in curves}
+    (m_new, se_new, n_new), (m_old, se_old, n_old) = (value_at(by_label[x], point) for x in (new, old))
+    if min(n_new, n_old) < 2:
+        return None
+    lead = (m_old - m_new) if lower_is_better(metric) else (m_new - m_old)
+    return lead > math.hypot(se_new, se_old)
+
+
 def ranking_changes(curves: list[Curve], metric: str) -> str:
-    """One sentence: the order of the means at the first and last common validation point, and at
-    which points the leader changed."""
+    """One sentence: the order of the means at the first and last common validation point, at
+    which points the leader changed, and which of those changes stand out of the seeds' spread."""
     common = sorted(set.intersection(*(set(c.iterations.tolist()) for c in curves))) if curves else []
     if len(common) < 2:
         return "too few validation points to follow the ranking"
     first, last = order_at(curves, common[0], metric), order_at(curves, common[-1], metric)
     leaders = [(p, order_at(curves, p, metric)[0]) for p in common]
-    switches = [p for (p, a), (_, b) in zip(leaders[1:], leaders[:-1]) if a != b]
-    lead = (
-        f"the leader changed at {', '.join(f'{p:,}' for p in switches)} iterations"
-        if switches
-        else f"{leaders[0][1]} led at every point"
-    )
+    switches = [(p, b, a) for (p, b), (_, a) in zip(leaders[1:], leaders[:-1]) if a != b]
+    if switches:
+        clear = [clear_switch(curves, p, new, old, metric) for p, new, old in switches]
+        at = ", ".join(f"{p:,}" for p, _, _ in switches)
+        if any(c is None for c in clear):
+            beyond = "a single seed at some of them, so they cannot be told from noise"
+        elif any(clear):
+            beyond = "by more than one standard error at " + ", ".join(
+                f"{p:,}" for (p, _, _), c in zip(switches, clear) if c
+            )
+        else:
+            beyond = "none by more than one standard error"
+        lead = f"the leader changed at {at} iterations ({beyond})"
+    else:
+        lead = f"{leaders[0][1]} led at every point"
     if first == last:
         return f"the same order at {common[0]:,} and {common[-1]:,} iterations ({', '.join(last)}); {lead}"
     return (
