@@ -6,7 +6,7 @@ checkpoints) from the sweep folders into an archive folder that is committed. Co
 back into outputs/sweeps lets the sweep skip those jobs, and `mmagan-report --results ARCHIVE`
 writes the page from the archive alone.
 
-    mmagan-report --results outputs/sweeps --out docs/study    # caches heads.json / headmap.png
+    mmagan-report --results outputs/sweeps --out /tmp/report   # caches heads.json / headmap.png
     python scripts/archive_study.py outputs/sweeps docs/study/runs
     cp -rn docs/study/runs/. outputs/sweeps/                  # on the next machine, then re-run the sweeps
 """
