@@ -211,3 +211,24 @@ def test_a_ray_request_this_machine_cannot_fill_is_refused_before_any_job(tmp_pa
     out = result.stdout + result.stderr
     assert result.returncode == 2 and "Traceback" not in out, out[-2000:]
     assert "hydra.launcher.ray.remote.num_gpus=1 is more than this machine's Ray has" in out
+
+
+def test_every_sweep_file_composes_into_valid_runs():
+    """Each definition in sweeps/, with every model it sweeps and the first value of its other axes,
+    passes the checks a run makes before training: a mistyped key or a bad value in a study's
+    sweep fails here, not hours into the study."""
+    from hydra import compose, initialize_config_dir
+
+    from mmagan.config import config_dir
+    from mmagan.config.validation import validate_config
+
+    names = sorted(p.stem for p in (Path(__file__).parents[1] / "sweeps").glob("*.yaml"))
+    assert {"results_ring_medium", "results_grid_medium", "mmagan_grid"} <= set(names)
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        for name in names:
+            axes = dict(compose("train", [f"+sweep={name}"], return_hydra_config=True).hydra.sweeper.params)
+            models = str(axes.pop("model")).split(",") if "model" in axes else [None]
+            first = [f"{key}={str(values).split(',')[0]}" for key, values in axes.items()]
+            for model in models:
+                cfg = compose("train", [f"+sweep={name}", *first, *([f"model={model}"] if model else [])])
+                validate_config(cfg)
