@@ -62,6 +62,8 @@ def test_a_failing_job_is_recorded_the_rest_run_and_a_rerun_skips_finished_jobs(
     assert read_metrics(good)["finished"] == 1
     assert "model.objective.tau=1.5" in json.loads((bad / "failed.json").read_text())["error"]
     assert "1 failed, 1 finished" in out
+    plan = (tmp_path / "outputs" / "sweeps" / "mmagan_grid" / "planned_jobs.txt").read_text().splitlines()
+    assert sorted(plan) == sorted(jobs)  # recorded when the multirun started
     stamp = (good / "metrics.json").stat().st_mtime_ns
 
     second = run_cli(*args, cwd=tmp_path)
@@ -71,6 +73,31 @@ def test_a_failing_job_is_recorded_the_rest_run_and_a_rerun_skips_finished_jobs(
     report = write_report([tmp_path / "outputs" / "sweeps"], tmp_path / "report")
     assert {r.status for r in report["records"]} == {"finished", "failed"}
     assert "tau=1.5" in (tmp_path / "report" / "report.md").read_text().split("did not finish")[1]
+
+
+def test_a_sweep_run_one_seed_at_a_time_keeps_every_invocations_jobs_in_its_plan(tmp_path):
+    """Hydra's multirun.yaml holds only the last invocation's jobs; the recorded plan keeps the
+    earlier seeds' jobs, so the listing still counts them as planned (here: none started)."""
+    from omegaconf import OmegaConf
+
+    from mmagan.runs.listing import find_runs
+    from mmagan.runs.sweep_jobs import record_plan, sweep_plan
+
+    sweep = tmp_path / "sweeps" / "results_ring_medium"
+    params = {"seed": "0,1,2", "model": "mmagan,dcgan"}
+    for seed in (0, 1):
+        hydra = {"sweeper": {"params": params}, "overrides": {"task": [f"seed={seed}"]}}
+        cfg = OmegaConf.create({"hydra": hydra})
+        record_plan(cfg, sweep)
+        OmegaConf.save(cfg, sweep / "multirun.yaml")  # as Hydra does: the last invocation's only
+    plan = sweep_plan(sweep)
+    assert len(set(plan)) == len(plan) == 4
+    assert sorted("seed=0" in job for job in plan) == [False, False, True, True]
+    assert len([job for job in plan if "model=dcgan" in job]) == 2
+    records = find_runs([tmp_path / "sweeps"])
+    assert len(records) == 4 and {r.status for r in records} == {"missing"}
+    record_plan(cfg, sweep)  # the same invocation again adds nothing
+    assert sweep_plan(sweep) == plan
 
 
 def test_under_submitit_only_submitit_requeues(make_cfg, monkeypatch):

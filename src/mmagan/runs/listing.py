@@ -9,7 +9,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from mmagan.runs.run_folder import CONFIG, RunFolder
-from mmagan.runs.sweep_jobs import FINISHED, MISSING, job_status, planned_jobs, read_failure, read_metrics
+from mmagan.runs.sweep_jobs import FINISHED, MISSING, PLAN, job_status, read_failure, read_metrics, sweep_plan
 
 # Figures that describe the run rather than the model: left out of the report.
 BOOKKEEPING_SUFFIXES = ("_seconds", "_se", "_std", "_pairs")
@@ -115,9 +115,10 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
         for config in sorted(path.glob(f"**/{CONFIG}")):
             folder = config.parent.parent
             records.setdefault(folder.resolve(), read_run(folder))
-        for multirun in sorted(path.glob("**/multirun.yaml")):
-            for name in planned_jobs(OmegaConf.load(multirun), multirun.parent):
-                folder = multirun.parent / name
+        sweeps = {p.parent for p in [*path.glob("**/multirun.yaml"), *path.glob(f"**/{PLAN}")]}
+        for sweep in sorted(sweeps):
+            for name in sweep_plan(sweep):
+                folder = sweep / name
                 if folder.resolve() not in records:
                     records[folder.resolve()] = RunRecord(folder=folder, status=MISSING)
     return sorted(records.values(), key=lambda r: str(r.folder))

@@ -67,6 +67,38 @@ def planned_jobs(multirun_cfg: DictConfig, sweep_dir: Path | None = None) -> lis
     return [job_dirname(job) for job in jobs]
 
 
+# The union of every invocation's jobs into one sweep folder. Hydra's multirun.yaml holds only the
+# last invocation's, so a study run a seed at a time would otherwise seem planned a seed at a time.
+PLAN = "planned_jobs.txt"
+
+
+def add_to_plan(sweep_dir: Path, jobs: list[str]) -> None:
+    """Add jobs to the sweep folder's recorded plan, keeping its order and no job twice."""
+    plan = Path(sweep_dir) / PLAN
+    known = plan.read_text().splitlines() if plan.is_file() else []
+    new = [job for job in dict.fromkeys(jobs) if job not in known]
+    if new:
+        plan.parent.mkdir(parents=True, exist_ok=True)
+        plan.write_text("".join(f"{job}\n" for job in [*known, *new]))
+
+
+def record_plan(multirun_cfg: DictConfig, sweep_dir: Path) -> None:
+    """Add this invocation's jobs to the sweep folder's plan (at the start of every multirun)."""
+    add_to_plan(sweep_dir, planned_jobs(multirun_cfg, sweep_dir))
+
+
+def sweep_plan(sweep_dir: Path) -> list[str]:
+    """Every job planned into the sweep folder by any invocation: the recorded plan and the jobs of
+    the last multirun.yaml."""
+    sweep_dir = Path(sweep_dir)
+    plan = sweep_dir / PLAN
+    jobs = plan.read_text().splitlines() if plan.is_file() else []
+    multirun = sweep_dir / "multirun.yaml"
+    if multirun.is_file():
+        jobs += [job for job in planned_jobs(OmegaConf.load(multirun), sweep_dir) if job not in jobs]
+    return jobs
+
+
 def run_job(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
     """One job of a multirun: skipped when it finished before, its failure recorded, never raised."""
     job_dir = Path(cfg.paths.output_dir)

@@ -1,4 +1,5 @@
-"""At the end of a multirun: how many of the sweep's jobs finished, which failed or are missing."""
+"""A multirun's bookkeeping: at its start its jobs join the sweep folder's plan; at its end, how many
+of them finished, which failed or are missing."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from mmagan.runs.sweep_jobs import FAILED, FINISHED, job_status, planned_jobs, read_failure
+from mmagan.runs.sweep_jobs import FAILED, FINISHED, job_status, planned_jobs, read_failure, record_plan
 
 log = logging.getLogger("mmagan")
 
 
 class SweepSummary(Callback):
-    """Logs the sweep's state and exits with status 1 when a job failed, after all jobs ran."""
+    """Records the plan; logs the sweep's state and exits with status 1 when a job failed, after all
+    jobs ran."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        record_plan(config, Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
