@@ -263,7 +263,7 @@ def test_the_specialisation_reading_is_judged_against_the_benchmarks_number_of_m
 def test_a_curve_settles_where_two_successive_points_are_within_one_standard_error():
     import numpy as np
 
-    from mmagan.report.curves import Curve, ranking_changes, settled_at
+    from mmagan.report.curves import Curve, flat_from, ranking_changes, settled_at
 
     def curve(label, mean, se):
         return Curve(label, np.array([1000, 2000, 3000, 4000]), np.array(mean), np.array(se), np.full(4, 5))
@@ -271,6 +271,10 @@ def test_a_curve_settles_where_two_successive_points_are_within_one_standard_err
     rising = curve("a", [10.0, 30.0, 50.0, 52.0], [1.0, 1.0, 3.0, 1.0])
     assert settled_at(rising) == 3000  # |52 - 50| <= max(3, 1)
     assert settled_at(curve("b", [10.0, 30.0, 50.0, 70.0], [1.0] * 4)) is None
+    # Met the rule at 1,000 but moved on: it stays flat only from the last pair within one s.e.
+    wobbly = curve("w", [10.0, 10.5, 20.0, 20.5], [1.0] * 4)
+    assert settled_at(wobbly) == 1000 and flat_from(wobbly) == 3000
+    assert flat_from(rising) == 3000 and flat_from(curve("x", [10.0, 10.5, 11.0, 30.0], [1.0] * 4)) is None
     late = curve("c", [5.0, 20.0, 40.0, 60.0], [1.0] * 4)
     text = ranking_changes([rising, late], "modes/high_quality_pct")
     assert text.startswith("the order changed along the budget: at 1,000 iterations a, c; at 4,000: c, a")

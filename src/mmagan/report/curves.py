@@ -59,6 +59,16 @@ def settled_at(curve: Curve) -> int | None:
     return None
 
 
+def flat_from(curve: Curve) -> int | None:
+    """The first validation point from which every later pair of successive points is within one
+    standard error: where the curve flattened and stayed flat. None if its last step is larger."""
+    start = None
+    for i in range(len(curve.mean) - 1):
+        within = abs(curve.mean[i + 1] - curve.mean[i]) <= max(curve.se[i], curve.se[i + 1])
+        start = (start if start is not None else int(curve.iterations[i])) if within else None
+    return start
+
+
 def order_at(curves: list[Curve], point: int, metric: str) -> list[str]:
     """Labels ranked best first by their mean at `point` (curves without that point left out)."""
     sign = 1 if lower_is_better(metric) else -1

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mmagan.data.toy import MIXTURES
-from mmagan.report.curves import Curve, curves_figure, ranking_changes, settled_at
+from mmagan.report.curves import Curve, curves_figure, flat_from, ranking_changes, settled_at
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.plots import heatmaps
 from mmagan.report.stats import lower_is_better, welch_difference
@@ -210,22 +210,29 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
         )
     elif baselines:
         best = min(baselines, key=lambda r: r.rank)
-        points = []
-        for metric, _ in columns:
-            curve = next(c for c in curves[metric] if c.label == best.label)
-            points.append(settled_at(curve))
+        best_curves = {m: next(c for c in curves[m] if c.label == best.label) for m, _ in columns}
+        first = {m: settled_at(c) for m, c in best_curves.items()}
+        stays = {m: flat_from(c) for m, c in best_curves.items()}
         budget = max(int(c.iterations.max()) for cs in curves.values() for c in cs if len(c.iterations))
-        if all(p is not None for p in points):
-            lines.append(
-                f"- The best baseline at the final budget, {best.label}, had flattened by "
-                f"{max(points):,} iterations on every metric (two successive validations within one "
-                f"standard error), before the budget of {budget:,}."
-            )
-        else:
+        rule = "two successive validations within one standard error"
+        if any(p is None for p in first.values()):
             lines.append(
                 f"- The best baseline at the final budget, {best.label}, had not flattened on every "
-                f"metric by {budget:,} iterations (no two successive validations within one standard "
-                "error): the ranking may still change with a longer budget."
+                f"metric by {budget:,} iterations (no {rule}): the ranking may still change with a "
+                "longer budget."
+            )
+        else:
+            moving = [title for m, title in columns if stays[m] is None]
+            lines.append(
+                f"- The best baseline at the final budget, {best.label}, met the stopping rule ({rule}) "
+                f"on every metric by {max(first.values()):,} iterations; "
+                + (
+                    f"it stayed within that rule from {max(stays.values()):,} iterations to the budget "
+                    f"of {budget:,}."
+                    if not moving
+                    else f"it did not stay flat: its last step on {', '.join(moving)} was larger than "
+                    f"one standard error, so its figures at {budget:,} still move."
+                )
             )
     for metric, title in columns:
         lines.append(f"- **{title}** over the budget: {ranking_changes(curves[metric], metric)}.")
