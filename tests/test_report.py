@@ -283,6 +283,10 @@ def test_a_curve_settles_where_two_successive_points_are_within_one_standard_err
     assert "the leader changed at 4,000 iterations (none by more than one standard error)" in ranking_changes(
         [rising, close], "modes/high_quality_pct"
     )
+    tied = [curve("t1", [8.0, 8.0, 7.0, 8.0], [0.0] * 4), curve("t2", [7.0, 8.0, 8.0, 8.0], [0.0] * 4)]
+    assert ranking_changes(tied, "modes/modes").endswith(
+        "the leader changed at 3,000 iterations (by more than one standard error at 3,000)"
+    )  # ties at 2,000 and 4,000 keep the leader; t2 took over at 3,000 only
     single = Curve("f", late.iterations, late.mean, np.zeros(4), np.ones(4))
     assert "cannot be told from noise" in ranking_changes([rising, single], "modes/high_quality_pct")
     same = ranking_changes([rising, curve("d", [1.0, 2.0, 3.0, 4.0], [1.0] * 4)], "modes/reverse_kl")

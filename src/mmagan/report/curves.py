@@ -102,8 +102,15 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
     if len(common) < 2:
         return "too few validation points to follow the ranking"
     first, last = order_at(curves, common[0], metric), order_at(curves, common[-1], metric)
-    leaders = [(p, order_at(curves, p, metric)[0]) for p in common]
-    switches = [(p, b, a) for (p, b), (_, a) in zip(leaders[1:], leaders[:-1]) if a != b]
+    by_label = {c.label: c for c in curves}
+    sign = -1 if lower_is_better(metric) else 1
+    leader, switches = order_at(curves, common[0], metric)[0], []
+    for p in common[1:]:
+        best = order_at(curves, p, metric)[0]
+        # A tie (8 of 8 modes for several methods) keeps the leader: only a strictly better mean takes over.
+        if sign * value_at(by_label[best], p)[0] > sign * value_at(by_label[leader], p)[0]:
+            switches.append((p, best, leader))
+            leader = best
     if switches:
         clear = [clear_switch(curves, p, new, old, metric) for p, new, old in switches]
         at = ", ".join(f"{p:,}" for p, _, _ in switches)
@@ -117,7 +124,7 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
             beyond = "none by more than one standard error"
         lead = f"the leader changed at {at} iterations ({beyond})"
     else:
-        lead = f"{leaders[0][1]} led at every point"
+        lead = f"{leader} led at every point"
     if first == last:
         return f"the same order at {common[0]:,} and {common[-1]:,} iterations ({', '.join(last)}); {lead}"
     return (
