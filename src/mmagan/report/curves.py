@@ -104,7 +104,7 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
     first, last = order_at(curves, common[0], metric), order_at(curves, common[-1], metric)
     by_label = {c.label: c for c in curves}
     sign = -1 if lower_is_better(metric) else 1
-    leader, switches = order_at(curves, common[0], metric)[0], []
+    leader, switches = first[0], []
     for p in common[1:]:
         best = order_at(curves, p, metric)[0]
         # A tie (8 of 8 modes for several methods) keeps the leader: only a strictly better mean takes over.

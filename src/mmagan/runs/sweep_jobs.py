@@ -72,14 +72,19 @@ def planned_jobs(multirun_cfg: DictConfig, sweep_dir: Path | None = None) -> lis
 PLAN = "planned_jobs.txt"
 
 
+def recorded_plan(sweep_dir: Path) -> list[str]:
+    """The jobs in the sweep folder's planned_jobs.txt ([] before any was recorded)."""
+    plan = Path(sweep_dir) / PLAN
+    return plan.read_text().splitlines() if plan.is_file() else []
+
+
 def add_to_plan(sweep_dir: Path, jobs: list[str]) -> None:
     """Add jobs to the sweep folder's recorded plan, keeping its order and no job twice."""
-    plan = Path(sweep_dir) / PLAN
-    known = plan.read_text().splitlines() if plan.is_file() else []
+    known = recorded_plan(sweep_dir)
     new = [job for job in dict.fromkeys(jobs) if job not in known]
     if new:
-        plan.parent.mkdir(parents=True, exist_ok=True)
-        plan.write_text("".join(f"{job}\n" for job in [*known, *new]))
+        Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+        (Path(sweep_dir) / PLAN).write_text("".join(f"{job}\n" for job in [*known, *new]))
 
 
 def record_plan(multirun_cfg: DictConfig, sweep_dir: Path) -> None:
@@ -90,10 +95,8 @@ def record_plan(multirun_cfg: DictConfig, sweep_dir: Path) -> None:
 def sweep_plan(sweep_dir: Path) -> list[str]:
     """Every job planned into the sweep folder by any invocation: the recorded plan and the jobs of
     the last multirun.yaml."""
-    sweep_dir = Path(sweep_dir)
-    plan = sweep_dir / PLAN
-    jobs = plan.read_text().splitlines() if plan.is_file() else []
-    multirun = sweep_dir / "multirun.yaml"
+    jobs = recorded_plan(sweep_dir)
+    multirun = Path(sweep_dir) / "multirun.yaml"
     if multirun.is_file():
         jobs += [job for job in planned_jobs(OmegaConf.load(multirun), sweep_dir) if job not in jobs]
     return jobs
