@@ -96,11 +96,13 @@ def head_activation_plot(record: RunRecord, path: Path) -> Path | None:
     for k, curve in curves.items():
         x, y = zip(*curve)
         ax.plot(x, y, lw=1, label=f"head {k}")
-    if record.tau is not None:
+    if record.tau is not None and "relative" not in (record.variant or ""):
+        # The relative hinge's target is tau times each head's running mean on reals, not tau.
         ax.axhline(record.tau, color="black", ls="--", lw=1, label="tau")
     ax.set_xlabel("iteration")
     ax.set_ylabel("A_k on fakes")
-    ax.set_title(f"{record.data}: mean activation of each head on fakes")
+    variant = f" {record.variant}" if record.variant else ""
+    ax.set_title(f"{record.data}{variant}: mean activation of each head on fakes", fontsize=9)
     ax.legend(fontsize=6, ncol=4)
     save_figure(fig, path, dpi=80)
     return path
