@@ -311,3 +311,45 @@ def test_an_objectives_changed_parameters_tell_its_rows_apart(tmp_path):
     rows = build_rows(records, ["modes/modes"])
     assert sorted(r.label for r in rows) == ["wgan_gp", "wgan_gp[gp_weight=5.0]"]
     assert all(r.seeds == 2 for r in rows)
+
+
+def test_the_sensitivity_heatmap_shows_each_cell_and_no_text_runs_into_another():
+    """A known grid: every cell's text is its mean at its (K, lambda) in its tau's panel, and the
+    figure title, panel titles and axis labels keep clear of each other and of other panels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mmagan.report.plots import heatmap_figure
+    from mmagan.report.stats import Summary
+    from mmagan.report.tables import Row
+
+    Ks, lams, taus = [4, 8, 16], [0.1, 0.5, 1.0], [0.3, 0.5, 0.7]
+    value = {(K, lam, tau): 100 * i + 10 * j + k for i, K in enumerate(Ks) for j, lam in enumerate(lams)
+             for k, tau in enumerate(taus)}  # fmt: skip
+    grid = [Row("grid", "mmagan", K, lam, tau, None, "", "", [], {"modes/modes": Summary(v, 0.0, 2)})
+            for (K, lam, tau), v in value.items()]  # fmt: skip
+    fig = heatmap_figure(grid, "modes/modes", "grid")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # lays the figure out as saving it would
+    renderer = canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(axes) == 3
+    for ax, tau in zip(axes, taus):
+        assert ax.get_title() == f"tau = {tau:g}"
+        cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+        for (K, lam, t), v in value.items():
+            if t == tau:
+                assert cells[(Ks.index(K), lams.index(lam))] == f"{v:.3g}"
+
+    def box(artist):
+        return artist.get_window_extent(renderer)
+
+    labels = [fig._suptitle] + [a for ax in axes for a in (ax.title, ax.xaxis.label, ax.yaxis.label)
+                                if a.get_text()]  # fmt: skip
+    labels += [t for ax in axes for t in ax.get_yticklabels() if t.get_visible() and t.get_text()]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not box(a).overlaps(box(b)), (a.get_text(), b.get_text())
+        for ax in axes:
+            if a.axes is not ax:
+                assert not box(a).overlaps(ax.get_window_extent(renderer)), (a.get_text(), ax.get_title())
+    assert [ax.get_ylabel() for ax in axes] == ["K", "", ""]

@@ -26,39 +26,41 @@ def heatmaps(rows: list[Row], metrics: list[str], out_dir: Path) -> list[Path]:
     written = []
     for data in sorted({r.data for r in rows}):
         grid = [r for r in rows if r.data == data and r.method == "mmagan"]
-        if not grid:
-            continue
-        Ks = sorted({r.K for r in grid})
-        lams = sorted({r.lam for r in grid})
-        taus = sorted({r.tau for r in grid})
         for metric in metrics:
-            if not any(metric in r.summaries for r in grid):
-                continue
-            fig = Figure(figsize=(3.6 * len(taus), 3.2))
-            axes = fig.subplots(1, len(taus), squeeze=False)
-            cmap = "viridis_r" if lower_is_better(metric) else "viridis"
-            values = [r.summaries[metric].mean for r in grid if metric in r.summaries]
-            vmin, vmax = min(values), max(values)
-            for ax, tau in zip(axes[0], taus):
-                table = np.full((len(Ks), len(lams)), np.nan)
-                for r in grid:
-                    if r.tau == tau and metric in r.summaries:
-                        table[Ks.index(r.K), lams.index(r.lam)] = r.summaries[metric].mean
-                image = ax.imshow(table, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-                for (i, j), v in np.ndenumerate(table):
-                    ax.text(j, i, "" if np.isnan(v) else f"{v:.3g}", ha="center", va="center", fontsize=8)
-                ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
-                ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
-                ax.set_xlabel("lambda")
-                ax.set_ylabel("K")
-                ax.set_title(f"tau = {tau:g}")
-            fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
-            better = "lower" if lower_is_better(metric) else "higher"
-            fig.suptitle(f"{data}: {metric} (mean over seeds, {better} is better)")
-            path = out_dir / f"heatmap_{_slug(data)}_{_slug(metric)}.png"
-            save_figure(fig, path, tight=False, bbox_inches="tight")
-            written.append(path)
+            if any(metric in r.summaries for r in grid):
+                path = out_dir / f"heatmap_{_slug(data)}_{_slug(metric)}.png"
+                written.append(save_figure(heatmap_figure(grid, metric, data), path, tight=False))
     return written
+
+
+def heatmap_figure(grid: list[Row], metric: str, data: str) -> Figure:
+    """The panels share K and one colour scale, so only the first carries the K axis and one
+    colour bar serves all; the constrained layout keeps titles and labels apart."""
+    Ks = sorted({r.K for r in grid})
+    lams = sorted({r.lam for r in grid})
+    taus = sorted({r.tau for r in grid})
+    fig = Figure(figsize=(3.2 * len(taus) + 1.2, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(taus), squeeze=False, sharey=True)[0]
+    cmap = "viridis_r" if lower_is_better(metric) else "viridis"
+    values = [r.summaries[metric].mean for r in grid if metric in r.summaries]
+    vmin, vmax = min(values), max(values)
+    for ax, tau in zip(axes, taus):
+        table = np.full((len(Ks), len(lams)), np.nan)
+        for r in grid:
+            if r.tau == tau and metric in r.summaries:
+                table[Ks.index(r.K), lams.index(r.lam)] = r.summaries[metric].mean
+        image = ax.imshow(table, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        for (i, j), v in np.ndenumerate(table):
+            ax.text(j, i, "" if np.isnan(v) else f"{v:.3g}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
+        ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
+        ax.set_xlabel("lambda")
+        ax.set_title(f"tau = {tau:g}")
+    axes[0].set_ylabel("K")
+    fig.colorbar(image, ax=axes.tolist(), shrink=0.8)
+    better = "lower" if lower_is_better(metric) else "higher"
+    fig.suptitle(f"{data}: {metric} (mean over seeds, {better} is better)")
+    return fig
 
 
 def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -> list[Path]:
