@@ -347,9 +347,41 @@ def test_the_sensitivity_heatmap_shows_each_cell_and_no_text_runs_into_another()
                                 if a.get_text()]  # fmt: skip
     labels += [t for ax in axes for t in ax.get_yticklabels() if t.get_visible() and t.get_text()]
     for i, a in enumerate(labels):
-        for b in labels[i + 1:]:
+        for b in labels[i + 1 :]:
             assert not box(a).overlaps(box(b)), (a.get_text(), b.get_text())
         for ax in axes:
             if a.axes is not ax:
                 assert not box(a).overlaps(ax.get_window_extent(renderer)), (a.get_text(), ax.get_title())
     assert [ax.get_ylabel() for ax in axes] == ["K", "", ""]
+
+
+@pytest.mark.parametrize("variant, tau_line", [("", True), ("balanced+relative", False)])
+def test_the_head_activation_plot_draws_each_heads_logged_curve_and_tau_only_where_it_is_the_target(
+    tmp_path, variant, tau_line
+):
+    """Known curves in the CSV log (split over a resumed run's parts) come back as the plot's
+    lines, one per head; the dashed tau line is drawn for the absolute hinge only."""
+    from mmagan.report.heads import head_activation_figure
+    from mmagan.runs.listing import RunRecord
+
+    logs = tmp_path / "run" / "csv"
+    logs.mkdir(parents=True)
+    curves = {k: {step: 0.1 * k + step / 1000 for step in (100, 200, 300)} for k in range(3)}
+    for name, steps in [("metrics_part0.csv", (100, 200)), ("metrics.csv", (300,))]:
+        with (logs / name).open("w", newline="") as f:
+            columns = {k: f"train/heads/A_fake_{k}" for k in curves}
+            writer = csv.DictWriter(f, ["step", *columns.values()])
+            writer.writeheader()
+            for step in steps:
+                writer.writerow({"step": step, **{columns[k]: c[step] for k, c in curves.items()}})
+    record = RunRecord(tmp_path / "run", "finished", data="ring", method="mmagan", K=3, tau=0.4)
+    record.variant = variant
+    (ax,) = head_activation_figure(record).axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for k, c in curves.items():
+        x, y = lines[f"head {k}"].get_data()
+        assert list(x) == [100, 200, 300] and list(y) == pytest.approx([c[s] for s in (100, 200, 300)])
+    assert ("tau" in lines) == tau_line
+    if tau_line:
+        assert set(lines["tau"].get_ydata()) == {0.4}
+    assert variant in ax.get_title()

@@ -83,7 +83,14 @@ def chance_winners(modes: int, k: int) -> float:
 
 
 def head_activation_plot(record: RunRecord, path: Path) -> Path | None:
-    """A_k on fakes per head over iterations, from the run's CSV log."""
+    """A_k on fakes per head over iterations, from the run's CSV log (None without a log of them)."""
+    fig = head_activation_figure(record)
+    if fig is None:
+        return None
+    return save_figure(fig, path, dpi=80)
+
+
+def head_activation_figure(record: RunRecord) -> Figure | None:
     curves = {}
     for k in range(record.K or 0):
         curve = learning_curve(record.folder, f"train/heads/A_fake_{k}")
@@ -104,8 +111,7 @@ def head_activation_plot(record: RunRecord, path: Path) -> Path | None:
     variant = f" {record.variant}" if record.variant else ""
     ax.set_title(f"{record.data}{variant}: mean activation of each head on fakes", fontsize=9)
     ax.legend(fontsize=6, ncol=4)
-    save_figure(fig, path, dpi=80)
-    return path
+    return fig
 
 
 @torch.no_grad()
