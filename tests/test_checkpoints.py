@@ -1,6 +1,7 @@
 """Self-describing checkpoints: a generator from the file alone, exports, safe and exact resumes."""
 
 import shutil
+import signal
 
 import lightning as L
 import pytest
@@ -99,6 +100,7 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
     "how,device_data,model",
     [
         ("ctrl_c", "true", "mmagan"),
+        ("sigint_between_d_and_g", "true", "mmagan"),
         ("kill_after_periodic_checkpoint", "true", "mmagan"),
         ("ctrl_c", "false", "mmagan"),
         # tau near 1 keeps the relative hinge active, so its running means steer G
@@ -125,6 +127,21 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
         with pytest.raises(SystemExit):  # Lightning's graceful shutdown after Ctrl-C
             first.trainer.fit(first.module, datamodule=first.datamodule)
         resume = []  # the folder's last.ckpt (iteration 13)
+    elif how == "sigint_between_d_and_g":  # a real Ctrl-C once D has stepped in iteration 14
+        g_loss, calls = first.module.objective.g_loss, []
+
+        def g_loss_interrupted(*args):
+            calls.append(1)
+            if len(calls) == 14:
+                signal.raise_signal(signal.SIGINT)
+            return g_loss(*args)
+
+        first.module.objective.g_loss = g_loss_interrupted
+        with pytest.raises(SystemExit):
+            first.trainer.fit(first.module, datamodule=first.datamodule)
+        last = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=True)
+        assert last["global_step"] == 2 * 14  # G's step of that iteration was taken before stopping
+        resume = []
     else:  # the process dies without a word: only the periodic checkpoint at iteration 10 is left
         first.trainer.callbacks.append(StopAt(17, RuntimeError("killed")))
         with pytest.raises(RuntimeError):
