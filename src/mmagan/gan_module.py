@@ -19,7 +19,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from mmagan import __version__
 from mmagan.errors import NonFiniteLossError
-from mmagan.interrupts import held_until_done
 from mmagan.objectives.base import Objective
 from mmagan.objectives.path_length import path_length_penalty
 from mmagan.objectives.r1 import r1_penalty
@@ -267,10 +266,6 @@ class GANModule(L.LightningModule):
         return (self.iteration + 1) % self.log_every == 0 or last
 
     def training_step(self, batch, batch_idx: int) -> None:
-        with held_until_done():  # an interrupt never splits D's step from G's
-            self._train_iteration(batch)
-
-    def _train_iteration(self, batch) -> None:
         real = batch[0] if isinstance(batch, (list, tuple)) else batch
         if self.channels_last and real.ndim == 4:
             real = real.contiguous(memory_format=torch.channels_last)

@@ -6,6 +6,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from mmagan.interrupts import HeldSignals
+
 
 class IterationCheckpoint(ModelCheckpoint):
     """ModelCheckpoint with `{iteration}` in file names and the period in generator iterations.
@@ -35,15 +37,30 @@ class InterruptCheckpoint(L.Callback):
     (Lightning's SIGTERMException) or a cluster's time limit (submitit exits the job to requeue
     it). A run started again in the same folder, or with ckpt_path=..., resumes from it.
 
-    Other exceptions save nothing: after a non-finite loss the weights in memory are broken and the
-    last periodic checkpoint is the good one to keep.
+    The stopping signals are held while an iteration trains, so the state saved is never D's step
+    without G's. Other exceptions save nothing: after a non-finite loss the weights in memory are
+    broken and the last periodic checkpoint is the good one to keep.
     """
 
     def __init__(self, dirpath: str) -> None:
         self.dirpath = dirpath
+        self.signals = HeldSignals()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.signals.install()  # after Lightning's and submitit's handlers, in front of them
+
+    def on_train_batch_start(self, *args) -> None:
+        self.signals.holding = True
+
+    def on_train_batch_end(self, *args) -> None:
+        self.signals.release()
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.signals.uninstall()
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
+        self.signals.uninstall()
         if isinstance(exception, (KeyboardInterrupt, SystemExit)):
             trainer.save_checkpoint(f"{self.dirpath}/last.ckpt")
