@@ -385,3 +385,29 @@ def test_the_head_activation_plot_draws_each_heads_logged_curve_and_tau_only_whe
     if tau_line:
         assert set(lines["tau"].get_ydata()) == {0.4}
     assert variant in ax.get_title()
+
+
+def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_the_others(tmp_path):
+    """A baseline with one seed (WGAN-GP run on fewer seeds) does not stop the reading of the best
+    baseline's curve; the best baseline with one seed does."""
+    from mmagan.report.curves import Curve
+    from mmagan.report.results import MIXTURE_METRICS, Benchmark, budget_reading
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import RunRecord
+
+    def row(method, seeds, rank):
+        runs = [
+            RunRecord(tmp_path / f"{method}{s}", "finished", data="ring", method=method) for s in range(seeds)
+        ]
+        return Row("ring", method, None, None, None, None, "", "", runs, rank=rank)
+
+    steps = np.array([1000.0, 2000.0, 3000.0])
+    flat = Curve("gan", steps, np.array([5.0, 8.0, 8.0]), np.array([0.5, 0.5, 0.5]), np.array([2, 2, 2]))
+    lone = Curve("wgan_gp", steps, np.array([3.0, 2.0, 3.0]), np.zeros(3), np.array([1, 1, 1]))
+    curves = {m: [flat, lone] for m, _ in MIXTURE_METRICS}
+    bench = Benchmark("results_ring_medium", "medium", [RunRecord(tmp_path, "finished", data="ring")])
+
+    lines = budget_reading(bench, [row("gan", 2, 1), row("wgan_gp", 1, 2)], curves)
+    assert "gan, met the stopping rule" in lines[0] and "by 2,000 iterations; it stayed" in lines[0]
+    lines = budget_reading(bench, [row("gan", 1, 1), row("wgan_gp", 2, 2)], curves)
+    assert lines[0].startswith("- Whether the best baseline, gan, has flattened cannot be judged yet")

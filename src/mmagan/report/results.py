@@ -203,13 +203,13 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
     columns = metric_columns(bench.data)
     baselines = [r for r in rows if r.method in BASELINES]
     lines = []
-    if baselines and min(r.seeds for r in baselines) < 2:
+    best = min(baselines, key=lambda r: r.rank) if baselines else None
+    if best is not None and best.seeds < 2:
         lines.append(
-            "- Whether the baselines have flattened cannot be judged yet: with one seed there is no "
-            "standard error to compare successive validations with."
+            f"- Whether the best baseline, {best.label}, has flattened cannot be judged yet: with one "
+            "seed there is no standard error to compare successive validations with."
         )
-    elif baselines:
-        best = min(baselines, key=lambda r: r.rank)
+    elif best is not None:  # the stopping rule is the best baseline's; others may have fewer seeds
         best_curves = {m: next(c for c in curves[m] if c.label == best.label) for m, _ in columns}
         first = {m: settled_at(c) for m, c in best_curves.items()}
         stays = {m: flat_from(c) for m, c in best_curves.items()}
