@@ -50,21 +50,25 @@ def method_curve(row: Row, metric: str) -> Curve:
     )
 
 
+def _steps_within_se(curve: Curve) -> list[bool]:
+    """For each pair of successive validation points: whether they differ by no more than one
+    standard error (the larger of the two points')."""
+    m, se = curve.mean, curve.se
+    return [abs(m[i + 1] - m[i]) <= max(se[i], se[i + 1]) for i in range(len(m) - 1)]
+
+
 def settled_at(curve: Curve) -> int | None:
-    """The first validation point from which the next one differs by no more than one standard
-    error (the larger of the two points'): where the curve has flattened. None if it never does."""
-    for i in range(len(curve.mean) - 1):
-        if abs(curve.mean[i + 1] - curve.mean[i]) <= max(curve.se[i], curve.se[i + 1]):
-            return int(curve.iterations[i])
-    return None
+    """The first validation point from which the next one is within one standard error: where the
+    curve has flattened. None if it never does."""
+    within = _steps_within_se(curve)
+    return int(curve.iterations[within.index(True)]) if True in within else None
 
 
 def flat_from(curve: Curve) -> int | None:
     """The first validation point from which every later pair of successive points is within one
     standard error: where the curve flattened and stayed flat. None if its last step is larger."""
     start = None
-    for i in range(len(curve.mean) - 1):
-        within = abs(curve.mean[i + 1] - curve.mean[i]) <= max(curve.se[i], curve.se[i + 1])
+    for i, within in enumerate(_steps_within_se(curve)):
         start = (start if start is not None else int(curve.iterations[i])) if within else None
     return start
 
