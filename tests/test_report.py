@@ -216,6 +216,12 @@ def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_c
     section = md.split("## ring, medium protocol")[1].split("\n## ")[0]
     assert "The table is at the final budget: 30 generator iterations." in section
     assert "| mmagan[balanced+best_head] K=8 lambda=0.5 tau=0.5 | 2 |" in section
+    cfg = OmegaConf.load(sweeps / "results_ring_medium" / "dcgan0" / ".hydra" / "config.yaml").model.optimizer
+    betas = ", ".join(f"{b:g}" for b in cfg.betas)
+    assert (
+        f"Optimizer, from the runs' configs: Adam lr_g={cfg.lr_g:g} lr_d={cfg.lr_d:g} betas=({betas}) "
+        "for every method." in section
+    )
     assert "![curves_results_ring_medium](results/curves_results_ring_medium.png)" in section
     assert "The best baseline at the final budget, dcgan, " in section
     assert "**% high quality** over the budget: " in section
@@ -411,3 +417,86 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     assert "gan, met the stopping rule" in lines[0] and "by 2,000 iterations; it stayed" in lines[0]
     lines = budget_reading(bench, [row("gan", 1, 1), row("wgan_gp", 2, 2)], curves)
     assert lines[0].startswith("- Whether the best baseline, gan, has flattened cannot be judged yet")
+
+
+def test_the_curves_figure_draws_each_methods_mean_over_seeds_and_keeps_its_legend_off_the_panels(tmp_path):
+    """Known per-seed logs come back as each panel's line (the mean over seeds at each validation),
+    and the legend, which names every method once, overlaps no panel and not the title."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mmagan.report.curves import curves_figure
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import RunRecord
+
+    metrics = [("modes/modes", "modes"), ("modes/high_quality_pct", "% high quality")]
+    known = {
+        "gan": {0: [2.0, 4.0, 6.0], 1: [4.0, 8.0, 10.0]},
+        "dcgan": {0: [1.0, 1.0, 3.0], 1: [3.0, 5.0, 5.0]},
+    }
+    rows = []
+    for method, seeds in known.items():
+        runs = []
+        for seed, values in seeds.items():
+            logs = tmp_path / f"{method}{seed}" / "csv"
+            logs.mkdir(parents=True)
+            with (logs / "metrics.csv").open("w", newline="") as f:
+                writer = csv.DictWriter(f, ["step", *(m for m, _ in metrics)])
+                writer.writeheader()
+                for step, v in zip((99, 199, 299), values):
+                    writer.writerow({"step": step, "modes/modes": v, "modes/high_quality_pct": 10 * v})
+            runs.append(RunRecord(logs.parent, "finished", data="ring", method=method, seed=seed))
+        rows.append(Row("ring", method, None, None, None, None, "", "", runs))
+    fig, _ = curves_figure(rows, metrics, "ring, medium")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax, (metric, _) in zip(fig.axes, metrics):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == {"gan", "dcgan"}
+        for method, seeds in known.items():
+            x, y = lines[method].get_data()
+            scale = 10 if metric == "modes/high_quality_pct" else 1
+            assert list(x) == [100, 200, 300]
+            assert list(y) == pytest.approx([scale * (a + b) / 2 for a, b in zip(seeds[0], seeds[1])])
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["gan", "dcgan"]
+    box = legend.get_window_extent(renderer)
+    for a in [*fig.axes, fig._suptitle]:
+        assert not box.overlaps(a.get_window_extent(renderer)), a
+
+
+def test_the_page_names_each_methods_optimizer_where_the_methods_differ(tmp_path):
+    """One line when every run trained with the same optimizer; otherwise each method's own, read
+    from its runs' configs (a run's config is the one record of what it trained with)."""
+    from omegaconf import OmegaConf
+
+    from mmagan.report.results import optimizers
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import read_run
+
+    def run(name, objective, betas):
+        folder = tmp_path / name
+        (folder / ".hydra").mkdir(parents=True)
+        cfg = {
+            "seed": 0,
+            "iterations": 10,
+            "data": {"name": "ring"},
+            "model": {
+                "objective": {"name": objective},
+                "optimizer": {"lr_g": 1e-4, "lr_d": 2e-4, "betas": betas},
+            },
+        }
+        OmegaConf.save(OmegaConf.create(cfg), folder / ".hydra" / "config.yaml")
+        return read_run(folder)
+
+    gan = Row("ring", "gan", None, None, None, None, "", "", [run("g0", "gan", [0.8, 0.999])])
+    wgan = Row("ring", "wgan_gp", None, None, None, None, "", "", [run("w0", "wgan_gp", [0.8, 0.999])])
+    adam = "Adam lr_g=0.0001 lr_d=0.0002 betas"
+    assert (
+        optimizers([gan, wgan]) == f"Optimizer, from the runs' configs: {adam}=(0.8, 0.999) for every method."
+    )
+    wgan.runs.append(run("w1", "wgan_gp", [0.0, 0.9]))
+    assert optimizers([gan, wgan]) == (
+        f"Optimizers, from the runs' configs: gan: {adam}=(0.8, 0.999); "
+        f"wgan_gp: {adam}=(0, 0.9) / {adam}=(0.8, 0.999)."
+    )

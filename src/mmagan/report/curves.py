@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from mmagan.plots import save_figure
 from mmagan.report.stats import lower_is_better
 from mmagan.report.tables import Row
 from mmagan.runs.listing import learning_curve
@@ -138,11 +136,12 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
 
 
 def curves_figure(
-    rows: list[Row], metrics: list[tuple[str, str]], title: str, path: Path
-) -> tuple[Path, dict[str, list[Curve]]]:
-    """One panel per metric, one line per method with its ± standard-error band."""
+    rows: list[Row], metrics: list[tuple[str, str]], title: str
+) -> tuple[Figure, dict[str, list[Curve]]]:
+    """One panel per metric, one line per method with its ± standard-error band; the legend sits
+    below the panels, where no curve runs under it."""
     curves = {m: [method_curve(r, m) for r in rows] for m, _ in metrics}
-    fig = Figure(figsize=(4.4 * len(metrics), 3.6))
+    fig = Figure(figsize=(4.4 * len(metrics), 4.2), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, (metric, name) in zip(axes, metrics):
         for c in curves[metric]:
@@ -153,7 +152,10 @@ def curves_figure(
         ax.set_xlabel("generator iteration")
         ax.set_title(f"{name} ({'lower' if lower_is_better(metric) else 'higher'} is better)", fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(
+            handles, labels, loc="outside lower center", ncol=min(len(handles), 3), fontsize=7, frameon=False
+        )
     fig.suptitle(f"{title}: mean ± standard error over seeds", fontsize=10)
-    save_figure(fig, path, dpi=80)
-    return path, curves
+    return fig, curves

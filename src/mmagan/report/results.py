@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mmagan.data.toy import MIXTURES
+from mmagan.plots import save_figure
 from mmagan.report.curves import Curve, curves_figure, flat_from, ranking_changes, settled_at
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.plots import heatmaps
@@ -239,6 +240,22 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
     return lines
 
 
+def optimizers(rows: list[Row]) -> str:
+    """What each method trained with, read from its runs' configs: one line when all agree, so that
+    a baseline trained off its own recipe (WGAN-GP with a protocol's Adam betas) is visible."""
+    by_method = {r.label: sorted({run.optimizer for run in r.runs if run.optimizer}) for r in rows}
+    used = {o for opts in by_method.values() for o in opts}
+    if not used:
+        return "Optimizer: not recorded in the runs' configs."
+    if len(used) == 1:
+        return f"Optimizer, from the runs' configs: {used.pop()} for every method."
+    return (
+        "Optimizers, from the runs' configs: "
+        + "; ".join(f"{label}: {' / '.join(opts) or 'not recorded'}" for label, opts in by_method.items())
+        + "."
+    )
+
+
 def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
     """The Markdown section of one benchmark: the table, the curves, the reading."""
     table, rows = method_table(bench)
@@ -252,20 +269,16 @@ def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
         f"(seeds: {seeds}). The table is at the final budget: "
         f"{', '.join(f'{i:,}' for i in iters)} generator iterations.",
         "",
+        optimizers(rows),
+        "",
         table,
         "",
         reading(rows, bench.data),
     ]
-    figure, curves = curves_figure(
-        rows,
-        metric_columns(bench.data),
-        f"{bench.data}, {bench.protocol}",
-        assets / f"curves_{bench.name}.png",
-    )
+    figure, curves = curves_figure(rows, metric_columns(bench.data), f"{bench.data}, {bench.protocol}")
     if any(len(c.iterations) > 1 for cs in curves.values() for c in cs):
-        md += ["", f"![curves_{bench.name}](results/{figure.name})", "", *budget_reading(bench, rows, curves)]
-    else:
-        figure.unlink()
+        path = save_figure(figure, assets / f"curves_{bench.name}.png", dpi=80, tight=False)
+        md += ["", f"![curves_{bench.name}](results/{path.name})", "", *budget_reading(bench, rows, curves)]
     if any(
         f"{m}_draw_std" in read_metrics(r.folder)
         for r in bench.records

@@ -34,6 +34,7 @@ class RunRecord:
     # tells its configurations apart with no code for it here.
     params: str = ""
     iterations: int | None = None
+    optimizer: str = ""  # "Adam lr_g=... lr_d=... betas=(...)": what a benchmark's methods trained with
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
 
@@ -87,6 +88,10 @@ def read_run(folder: Path) -> RunRecord:
         record.seed = int(cfg.seed)
         iterations = OmegaConf.select(cfg, "iterations")
         record.iterations = int(iterations) if iterations is not None else None
+        opt = OmegaConf.select(cfg, "model.optimizer")
+        if opt is not None:
+            betas = ", ".join(f"{b:g}" for b in opt.betas)
+            record.optimizer = f"Adam lr_g={opt.lr_g:g} lr_d={opt.lr_d:g} betas=({betas})"
         if record.method not in ("pacgan", "mmagan"):  # those two have columns of their own
             record.params = changed_params(objective)
         if record.method == "pacgan":
