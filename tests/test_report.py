@@ -297,6 +297,13 @@ def test_a_curve_settles_where_two_successive_points_are_within_one_standard_err
     assert "cannot be told from noise" in ranking_changes([rising, single], "modes/high_quality_pct")
     same = ranking_changes([rising, curve("d", [1.0, 2.0, 3.0, 4.0], [1.0] * 4)], "modes/reverse_kl")
     assert same == "the same order at 1,000 and 4,000 iterations (d, a); d led at every point"
+    # Equal means are one place in the order, not a ranking; a leader tied at some point shared the lead.
+    all_found = [curve(x, [7.0, 8.0, 8.0, 8.0], [0.5, 0.0, 0.0, 0.0]) for x in ("m", "n")]
+    first = curve("f", [8.0, 8.0, 8.0, 8.0], [0.0] * 4)
+    assert ranking_changes([*all_found, first], "modes/modes") == (
+        "the order changed along the budget: at 1,000 iterations f, m = n; at 4,000: f = m = n; "
+        "f led or shared the lead at every point"
+    )
 
 
 def test_an_objectives_changed_parameters_tell_its_rows_apart(tmp_path):
@@ -500,3 +507,32 @@ def test_the_page_names_each_methods_optimizer_where_the_methods_differ(tmp_path
         f"Optimizers, from the runs' configs: gan: {adam}=(0.8, 0.999); "
         f"wgan_gp: {adam}=(0, 0.9) / {adam}=(0.8, 0.999)."
     )
+
+
+def test_the_table_reading_names_a_tie_for_best_baseline_and_says_when_every_run_agrees(tmp_path):
+    """Baselines tied on the best mean are named together; identical values in every run of both
+    sides are "no difference", not an interval from +0 to +0."""
+    from mmagan.report.results import reading
+    from mmagan.report.stats import Summary
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import RunRecord
+
+    def row(method, modes, hq):
+        runs = [
+            RunRecord(tmp_path / f"{method}{i}", "finished", data="ring", method=method, seed=i,
+                      metrics={"modes/modes": m, "modes/high_quality_pct": h, "modes/reverse_kl": 0.1})
+            for i, (m, h) in enumerate(zip(modes, hq))
+        ]  # fmt: skip
+        k = 8 if method == "mmagan" else None
+        return Row("ring", method, k, 0.5 if k else None, 0.5 if k else None, None, "", "", runs,
+                   {"modes/modes": Summary(float(np.mean(modes)), 0.0, len(modes))})  # fmt: skip
+
+    rows = [row("mmagan", [8, 8], [80, 90]), row("dcgan", [8, 8], [70, 74]), row("gan", [8, 8], [90, 94])]
+    text = reading(rows, "ring")
+    modes = next(line for line in text.splitlines() if "**modes**" in line)
+    assert (
+        "MMA-GAN minus dcgan (tied with gan): +0 (the same value in every run of both: no difference)."
+        in modes
+    )
+    hq = next(line for line in text.splitlines() if "**% high quality**" in line)
+    assert "MMA-GAN minus gan: -7 (95 % interval" in hq and "tied" not in hq

@@ -80,6 +80,22 @@ def order_at(curves: list[Curve], point: int, metric: str) -> list[str]:
     return [label for _, label in sorted(present)]
 
 
+def order_text(curves: list[Curve], point: int, metric: str) -> str:
+    """The order at `point` as text, methods with equal means joined by " = " (their order among
+    themselves means nothing)."""
+    groups: list[list[str]] = []
+    last = None
+    by_label = {c.label: c for c in curves}
+    for label in order_at(curves, point, metric):
+        mean = value_at(by_label[label], point)[0]
+        if groups and mean == last:
+            groups[-1].append(label)
+        else:
+            groups.append([label])
+        last = mean
+    return ", ".join(" = ".join(g) for g in groups)
+
+
 def value_at(curve: Curve, point: int) -> tuple[float, float, int]:
     """The curve's mean, standard error and seeds at a validation point."""
     i = int(np.flatnonzero(curve.iterations == point)[0])
@@ -103,16 +119,19 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
     common = sorted(set.intersection(*(set(c.iterations.tolist()) for c in curves))) if curves else []
     if len(common) < 2:
         return "too few validation points to follow the ranking"
-    first, last = order_at(curves, common[0], metric), order_at(curves, common[-1], metric)
+    first = order_at(curves, common[0], metric)
     by_label = {c.label: c for c in curves}
     sign = -1 if lower_is_better(metric) else 1
-    leader, switches = first[0], []
-    for p in common[1:]:
+    leader, switches, shared = first[0], [], False
+    for p in common:
         best = order_at(curves, p, metric)[0]
+        best_mean, leader_mean = value_at(by_label[best], p)[0], value_at(by_label[leader], p)[0]
         # A tie (8 of 8 modes for several methods) keeps the leader: only a strictly better mean takes over.
-        if sign * value_at(by_label[best], p)[0] > sign * value_at(by_label[leader], p)[0]:
+        if sign * best_mean > sign * leader_mean:
             switches.append((p, best, leader))
             leader = best
+        elif sum(value_at(c, p)[0] == leader_mean for c in curves) > 1:
+            shared = True
     if switches:
         clear = [clear_switch(curves, p, new, old, metric) for p, new, old in switches]
         at = ", ".join(f"{p:,}" for p, _, _ in switches)
@@ -126,12 +145,13 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
             beyond = "none by more than one standard error"
         lead = f"the leader changed at {at} iterations ({beyond})"
     else:
-        lead = f"{leader} led at every point"
-    if first == last:
-        return f"the same order at {common[0]:,} and {common[-1]:,} iterations ({', '.join(last)}); {lead}"
+        lead = f"{leader} {'led or shared the lead' if shared else 'led'} at every point"
+    first_text, last_text = (order_text(curves, p, metric) for p in (common[0], common[-1]))
+    if first_text == last_text:
+        return f"the same order at {common[0]:,} and {common[-1]:,} iterations ({last_text}); {lead}"
     return (
-        f"the order changed along the budget: at {common[0]:,} iterations {', '.join(first)}; "
-        f"at {common[-1]:,}: {', '.join(last)}; {lead}"
+        f"the order changed along the budget: at {common[0]:,} iterations {first_text}; "
+        f"at {common[-1]:,}: {last_text}; {lead}"
     )
 
 

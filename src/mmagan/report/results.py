@@ -114,8 +114,13 @@ def reading(rows: list[Row], data: str) -> str:
         if mma is not None and others:
             best = others[0]
             d = welch_difference(mma.values(metric), best.values(metric))
+            top = np.mean(best.values(metric))
+            tied = [r.label for r in others[1:] if np.mean(r.values(metric)) == top]
+            name = f"{best.label} (tied with {', '.join(tied)})" if tied else best.label
             if math.isnan(d.low):
                 interval = "no interval: it needs two seeds of each"
+            elif d.low == d.high == d.diff == 0:
+                interval = "the same value in every run of both: no difference"
             else:
                 verdict = (
                     "the interval includes 0: no difference shown"
@@ -123,7 +128,7 @@ def reading(rows: list[Row], data: str) -> str:
                     else ("MMA-GAN is better" if (d.diff < 0) == lower else "MMA-GAN is worse")
                 )
                 interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {verdict}"
-            sentence += f" MMA-GAN minus {best.label}: {d.diff:+.3g} ({interval})."
+            sentence += f" MMA-GAN minus {name}: {d.diff:+.3g} ({interval})."
         sentences.append(sentence)
     return "\n".join(f"- {s}" for s in sentences)
 
