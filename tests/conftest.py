@@ -13,6 +13,17 @@ os.environ.setdefault("WANDB_SILENT", "true")
 
 
 @pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt for the test, as in a terminal: a shell that starts pytest in
+    the background (`cmd &`, nohup) has set it to be ignored, and Python then keeps it ignored."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.fixture
 def make_cfg(tmp_path: Path):
     """compose('train') with tiny settings, writing into tmp_path/run unless told otherwise."""
     from mmagan.config import compose

@@ -108,7 +108,7 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
     ],
 )
 def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
-    make_cfg, tmp_path, how, device_data, model
+    make_cfg, tmp_path, how, device_data, model, ctrl_c_raises
 ):
     """32-true on the CPU: the resumed run sees the same batches, latents and EMA as one that never
     stopped (25 iterations of 10 batches per epoch: the interruption and the end are mid-epoch),

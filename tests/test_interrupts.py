@@ -36,7 +36,7 @@ def test_signals_during_an_iteration_are_passed_on_in_order_when_it_ends(recorde
     assert recorded[-1] == signal.SIGUSR2 and signal.getsignal(signal.SIGUSR2) != held._handle
 
 
-def test_ctrl_c_during_an_iteration_is_a_keyboard_interrupt_once_it_ends():
+def test_ctrl_c_during_an_iteration_is_a_keyboard_interrupt_once_it_ends(ctrl_c_raises):
     held = HeldSignals()
     held.install()
     try:
