@@ -89,7 +89,7 @@ def read_run(folder: Path) -> RunRecord:
         iterations = OmegaConf.select(cfg, "iterations")
         record.iterations = int(iterations) if iterations is not None else None
         opt = OmegaConf.select(cfg, "model.optimizer")
-        if opt is not None:
+        if opt is not None and all(k in opt for k in ("lr_g", "lr_d", "betas")):  # older runs may lack one
             betas = ", ".join(f"{b:g}" for b in opt.betas)
             record.optimizer = f"Adam lr_g={opt.lr_g:g} lr_d={opt.lr_d:g} betas=({betas})"
         if record.method not in ("pacgan", "mmagan"):  # those two have columns of their own
