@@ -259,3 +259,29 @@ def test_every_sweep_file_composes_into_valid_runs():
             for model in models:
                 cfg = compose("train", [f"+sweep={name}", *first, *([f"model={model}"] if model else [])])
                 validate_config(cfg)
+
+
+def test_the_toy_wgan_gp_differs_from_wgan_gp_in_its_penalty_weight_alone_and_reports_as_its_own_row(
+    tmp_path,
+):
+    """model=wgan_gp_toy is WGAN-GP with the toy penalty weight of 0.1; the report keys its runs by
+    that parameter, so the two never share a row."""
+    from omegaconf import OmegaConf
+
+    from mmagan.config import compose
+    from mmagan.runs.listing import read_run
+
+    paper = compose("train", ["experiment=ring_pacgan", "model=wgan_gp"])
+    toy = compose("train", ["experiment=ring_pacgan", "model=wgan_gp_toy"])
+    assert toy.model.objective.gp_weight == 0.1 and paper.model.objective.gp_weight == 10.0
+    toy.model.objective.gp_weight = 10.0
+    assert OmegaConf.to_container(toy.model) == OmegaConf.to_container(paper.model)
+
+    toy.model.objective.gp_weight = 0.1
+    records = []
+    for name, cfg in (("paper", paper), ("toy", toy)):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        OmegaConf.save(cfg, tmp_path / name / ".hydra" / "config.yaml")
+        records.append(read_run(tmp_path / name))
+    assert [r.params for r in records] == ["", "gp_weight=0.1"]
+    assert records[0].configuration != records[1].configuration
