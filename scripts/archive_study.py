@@ -28,8 +28,8 @@ def archive(sweeps: Path, out: Path, pattern: str) -> int:
         if (sweep / "multirun.yaml").is_file():
             (out / sweep.name).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(sweep / "multirun.yaml", out / sweep.name / "multirun.yaml")
-        add_to_plan(out / sweep.name, recorded_plan(sweep))  # joined: the archive may know jobs
-        # this machine never ran
+        # Joined, not copied: the archive may know jobs this machine never ran.
+        add_to_plan(out / sweep.name, recorded_plan(sweep))
         for job in sorted(p for p in sweep.iterdir() if p.is_dir()):
             if job_status(job) != FINISHED:
                 continue
