@@ -402,7 +402,8 @@ def test_the_head_activation_plot_draws_each_heads_logged_curve_and_tau_only_whe
 
 def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_the_others(tmp_path):
     """A baseline with one seed (WGAN-GP run on fewer seeds) does not stop the reading of the best
-    baseline's curve; the best baseline with one seed does."""
+    baseline's curve; where it ranks first, the rule is read on the best baseline with two seeds;
+    with one seed everywhere it cannot be read."""
     from mmagan.report.curves import Curve
     from mmagan.report.results import MIXTURE_METRICS, Benchmark, budget_reading
     from mmagan.report.tables import Row
@@ -422,7 +423,9 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
 
     lines = budget_reading(bench, [row("gan", 2, 1), row("wgan_gp", 1, 2)], curves)
     assert "gan, met the stopping rule" in lines[0] and "by 2,000 iterations; it stayed" in lines[0]
-    lines = budget_reading(bench, [row("gan", 1, 1), row("wgan_gp", 2, 2)], curves)
+    lines = budget_reading(bench, [row("wgan_gp", 1, 1), row("gan", 2, 2)], curves)
+    assert lines[0].startswith("- The best baseline with two seeds or more at the final budget, gan, met")
+    lines = budget_reading(bench, [row("gan", 1, 1), row("wgan_gp", 1, 2)], curves)
     assert lines[0].startswith("- Whether the best baseline, gan, has flattened cannot be judged yet")
 
 
@@ -536,3 +539,15 @@ def test_the_table_reading_names_a_tie_for_best_baseline_and_says_when_every_run
     )
     hq = next(line for line in text.splitlines() if "**% high quality**" in line)
     assert "MMA-GAN minus gan: -7 (95 % interval" in hq and "tied" not in hq
+
+    # A baseline that leads on one seed is named, but MMA-GAN is compared with the best one that has
+    # an interval; where the single seed does not lead, it is not mentioned.
+    rows.append(row("wgan_gp", [9], [50]))
+    text = reading(rows, "ring")
+    modes = next(line for line in text.splitlines() if "**modes**" in line)
+    assert modes.endswith(
+        "MMA-GAN minus dcgan (tied with gan): +0 (the same value in every run of both: no difference)."
+        " wgan_gp ranked higher on a single seed, too few for an interval."
+    )
+    hq = next(line for line in text.splitlines() if "**% high quality**" in line)
+    assert "MMA-GAN minus gan: -7 (95 % interval" in hq and "single seed" not in hq

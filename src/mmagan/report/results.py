@@ -111,11 +111,14 @@ def reading(rows: list[Row], data: str) -> str:
         sentence = f"**{title}** ({'lower' if lower else 'higher'} is better): {order}."
         mma = next((r for r in ranked if r.method == "mmagan" and not r.variant), None)
         others = [r for r in ranked if r.method != "mmagan"]
+        # A baseline on one seed has no interval; it is named, but the comparison is with the best
+        # baseline that has one, so that a single lucky run does not hide it.
+        seeded = [r for r in others if r.seeds >= 2] or others
         if mma is not None and others:
-            best = others[0]
+            best = seeded[0]
             d = welch_difference(mma.values(metric), best.values(metric))
             top = np.mean(best.values(metric))
-            tied = [r.label for r in others[1:] if np.mean(r.values(metric)) == top]
+            tied = [r.label for r in others if r is not best and np.mean(r.values(metric)) == top]
             name = f"{best.label} (tied with {', '.join(tied)})" if tied else best.label
             if math.isnan(d.low):
                 interval = "no interval: it needs two seeds of each"
@@ -129,6 +132,10 @@ def reading(rows: list[Row], data: str) -> str:
                 )
                 interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {verdict}"
             sentence += f" MMA-GAN minus {name}: {d.diff:+.3g} ({interval})."
+            ahead = [r for r in others[: others.index(best)] if np.mean(r.values(metric)) != top]
+            if ahead:
+                names = ", ".join(r.label for r in ahead)
+                sentence += f" {names} ranked higher on a single seed, too few for an interval."
         sentences.append(sentence)
     return "\n".join(f"- {s}" for s in sentences)
 
@@ -209,7 +216,11 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
     columns = metric_columns(bench.data)
     baselines = [r for r in rows if r.method in BASELINES]
     lines = []
-    best = min(baselines, key=lambda r: r.rank) if baselines else None
+    seeded = [r for r in baselines if r.seeds >= 2] or baselines  # as in reading()
+    best = min(seeded, key=lambda r: r.rank) if seeded else None
+    who = "The best baseline at the final budget"
+    if best is not None and best is not min(baselines, key=lambda r: r.rank):
+        who = "The best baseline with two seeds or more at the final budget"
     if best is not None and best.seeds < 2:
         lines.append(
             f"- Whether the best baseline, {best.label}, has flattened cannot be judged yet: with one "
@@ -223,14 +234,14 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
         rule = "two successive validations within one standard error"
         if any(p is None for p in first.values()):
             lines.append(
-                f"- The best baseline at the final budget, {best.label}, had not flattened on every "
+                f"- {who}, {best.label}, had not flattened on every "
                 f"metric by {budget:,} iterations (no {rule}): the ranking may still change with a "
                 "longer budget."
             )
         else:
             moving = [title for m, title in columns if stays[m] is None]
             lines.append(
-                f"- The best baseline at the final budget, {best.label}, met the stopping rule ({rule}) "
+                f"- {who}, {best.label}, met the stopping rule ({rule}) "
                 f"on every metric by {max(first.values()):,} iterations; "
                 + (
                     f"it stayed within that rule from {max(stays.values()):,} iterations to the budget "
