@@ -101,7 +101,8 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row]]:
 
 def reading(rows: list[Row], data: str) -> str:
     """What the table says, in one sentence per metric: each method's rank by its mean, and MMA-GAN
-    against the best other method with the 95 % interval of the difference over seeds (Welch)."""
+    against the best baseline with two seeds or more, with the 95 % interval of the difference over
+    seeds (Welch)."""
     sentences = []
     for metric, title in metric_columns(data):
         with_values = [r for r in rows if r.values(metric)]
@@ -111,8 +112,8 @@ def reading(rows: list[Row], data: str) -> str:
         sentence = f"**{title}** ({'lower' if lower else 'higher'} is better): {order}."
         mma = next((r for r in ranked if r.method == "mmagan" and not r.variant), None)
         others = [r for r in ranked if r.method != "mmagan"]
-        # A baseline on one seed has no interval; it is named, but the comparison is with the best
-        # baseline that has one, so that a single lucky run does not hide it.
+        # A baseline on one seed has no interval: it is named, and MMA-GAN is compared with the best
+        # baseline that has two seeds, whose comparison one run would otherwise displace.
         seeded = [r for r in others if r.seeds >= 2] or others
         if mma is not None and others:
             best = seeded[0]
