@@ -85,10 +85,24 @@ def metric_columns(data: str) -> list[tuple[str, str]]:
     return MIXTURE_METRICS if data in MIXTURES else STACKED_METRICS
 
 
-def method_table(bench: Benchmark) -> tuple[str, list[Row]]:
-    """One row per method: each metric's mean ± standard error over seeds and the seed count."""
+def drop_shared_settings(rows: list[Row]) -> str:
+    """When every MMA-GAN configuration of a benchmark has the same K, lambda and tau, the sentence
+    that states them once; they are then left out of the labels, which read as the variants alone."""
+    mma = [r for r in rows if r.method == "mmagan"]
+    settings = {r.settings for r in mma}
+    if len(settings) != 1:
+        return ""
+    for r in mma:
+        r.settings_in_label = False
+    return f"MMA-GAN's settings in every row: {settings.pop()}."
+
+
+def method_table(bench: Benchmark) -> tuple[str, list[Row], str]:
+    """One row per method: each metric's mean ± standard error over seeds and the seed count; and
+    the sentence that states MMA-GAN's settings where every row shares them."""
     columns = metric_columns(bench.data)
     rows = build_rows(bench.records, [m for m, _ in columns])
+    settings = drop_shared_settings(rows)
     rows.sort(key=lambda r: (r.method != "mmagan", r.variant, r.label))
     lines = [[r.label, str(r.seeds), *(mean_se(r.values(m)) for m, _ in columns)] for r in rows]
     published = PUBLISHED.get((bench.data, bench.protocol))
@@ -96,7 +110,7 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row]]:
         for name, values in published["rows"].items():
             lines.append([f"{name} (published: {published['source']})", "10", *(f"{v:g}" for v in values)])
     header = ["method", "seeds", *(title for _, title in columns)]
-    return markdown_table(header, lines), rows
+    return markdown_table(header, lines), rows, settings
 
 
 def reading(rows: list[Row], data: str) -> str:
@@ -275,7 +289,7 @@ def optimizers(rows: list[Row]) -> str:
 
 def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
     """The Markdown section of one benchmark: the table, the curves, the reading."""
-    table, rows = method_table(bench)
+    table, rows, settings = method_table(bench)
     iters = sorted({r.iterations for r in bench.records})
     seeds = ", ".join(f"{r.label} {r.seeds}" for r in rows)
     md = [
@@ -286,7 +300,7 @@ def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
         f"(seeds: {seeds}). The table is at the final budget: "
         f"{', '.join(f'{i:,}' for i in iters)} generator iterations.",
         "",
-        optimizers(rows),
+        " ".join(s for s in (settings, optimizers(rows)) if s),
         "",
         table,
         "",

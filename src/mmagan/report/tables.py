@@ -29,6 +29,7 @@ class Row:
     runs: list[RunRecord]
     summaries: dict[str, Summary] = field(default_factory=dict)
     rank: int = 0
+    settings_in_label: bool = True  # False where a page states MMA-GAN's K, lambda and tau once
 
     @property
     def seeds(self) -> int:
@@ -39,10 +40,14 @@ class Row:
         return [r.metrics[metric] for r in self.runs if metric in r.metrics]
 
     @property
+    def settings(self) -> str:
+        return f"K={self.K} lambda={self.lam:g} tau={self.tau:g}"
+
+    @property
     def label(self) -> str:
         if self.method == "mmagan":
             name = f"mmagan[{self.variant}]" if self.variant else "mmagan"
-            return f"{name} K={self.K} lambda={self.lam:g} tau={self.tau:g}"
+            return f"{name} {self.settings}" if self.settings_in_label else name
         if self.method == "pacgan":
             return f"pacgan{self.packing}"
         return f"{self.method}[{self.params}]" if self.params else self.method
