@@ -452,10 +452,16 @@ def test_the_curves_figure_draws_each_methods_mean_over_seeds_and_keeps_its_lege
             logs = tmp_path / f"{method}{seed}" / "csv"
             logs.mkdir(parents=True)
             with (logs / "metrics.csv").open("w", newline="") as f:
-                writer = csv.DictWriter(f, ["step", *(m for m, _ in metrics)])
+                writer = csv.DictWriter(f, ["step", *(m for m, _ in metrics), "modes/reverse_kl"])
                 writer.writeheader()
                 for step, v in zip((99, 199, 299), values):
-                    writer.writerow({"step": step, "modes/modes": v, "modes/high_quality_pct": 10 * v})
+                    row = {
+                        "step": step,
+                        "modes/modes": v,
+                        "modes/high_quality_pct": 10 * v,
+                        "modes/reverse_kl": v / 100,
+                    }
+                    writer.writerow(row)
             runs.append(RunRecord(logs.parent, "finished", data="ring", method=method, seed=seed))
         rows.append(Row("ring", method, None, None, None, None, "", "", runs))
     fig, _ = curves_figure(rows, metrics, "ring, medium")
@@ -475,6 +481,25 @@ def test_the_curves_figure_draws_each_methods_mean_over_seeds_and_keeps_its_lege
     box = legend.get_window_extent(renderer)
     for a in [*fig.axes, fig._suptitle]:
         assert not box.overlaps(a.get_window_extent(renderer)), a
+    # Rates stay on a linear axis; a divergence, positive everywhere, goes on a log one.
+    assert [ax.get_yscale() for ax in fig.axes] == ["linear", "linear"]
+    fig, _ = curves_figure(rows, [("modes/reverse_kl", "reverse KL")], "ring, medium")
+    assert fig.axes[0].get_yscale() == "log" and "log scale" in fig.axes[0].get_title()
+
+
+def test_a_divergence_that_reaches_zero_stays_on_a_linear_axis(tmp_path):
+    from mmagan.report.curves import curves_figure
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import RunRecord
+
+    logs = tmp_path / "gan0" / "csv"
+    logs.mkdir(parents=True)
+    (logs / "metrics.csv").write_text("step,modes/reverse_kl\n99,0.5\n199,0.0\n")
+    runs = [RunRecord(logs.parent, "finished", data="ring", method="gan", seed=0)]
+    fig, _ = curves_figure(
+        [Row("ring", "gan", None, None, None, None, "", "", runs)], [("modes/reverse_kl", "KL")], "t"
+    )
+    assert fig.axes[0].get_yscale() == "linear"
 
 
 def test_the_page_names_each_methods_optimizer_where_the_methods_differ(tmp_path):

@@ -155,6 +155,11 @@ def ranking_changes(curves: list[Curve], metric: str) -> str:
     )
 
 
+# Divergences span orders of magnitude between methods (a collapsed run's reverse KL is a hundred
+# times a converged one's): on a linear axis every converged curve lies flat on zero.
+LOG_SCALE = ("modes/reverse_kl", "modes/kl")
+
+
 def curves_figure(
     rows: list[Row], metrics: list[tuple[str, str]], title: str
 ) -> tuple[Figure, dict[str, list[Curve]]]:
@@ -170,7 +175,12 @@ def curves_figure(
             (line,) = ax.plot(c.iterations, c.mean, lw=1.2, label=c.label)
             ax.fill_between(c.iterations, c.mean - c.se, c.mean + c.se, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("generator iteration")
-        ax.set_title(f"{name} ({'lower' if lower_is_better(metric) else 'higher'} is better)", fontsize=9)
+        better = f"{'lower' if lower_is_better(metric) else 'higher'} is better"
+        means = [v for c in curves[metric] for v in c.mean]
+        if metric in LOG_SCALE and means and min(means) > 0:
+            ax.set_yscale("log")
+            better += ", log scale"
+        ax.set_title(f"{name} ({better})", fontsize=9)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
