@@ -224,6 +224,8 @@ def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_c
         f"Optimizer, from the runs' configs: Adam lr_g={cfg.lr_g:g} lr_d={cfg.lr_d:g} betas=({betas}) "
         "for every method." in section
     )
+    variants = section.split("Do heads made to specialise help?")[1]
+    assert "| % high quality | mmagan[balanced+best_head] | " in variants
     assert "![curves_results_ring_medium](results/curves_results_ring_medium.png)" in section
     assert "The best baseline at the final budget, dcgan, " in section
     assert "**% high quality** over the budget: " in section
@@ -578,3 +580,44 @@ def test_the_table_reading_names_a_tie_for_best_baseline_and_says_when_every_run
     )
     hq = next(line for line in text.splitlines() if "**% high quality**" in line)
     assert "MMA-GAN minus gan: -7 (95 % interval" in hq and "single seed" not in hq
+
+
+def test_each_head_variant_is_compared_with_the_paper_heads_and_the_best_seeded_baseline(tmp_path):
+    """The head-variant table: a variant minus the paper's heads and minus the best baseline with two
+    seeds or more, with Welch's interval computed here by hand; bold with a verdict only where the
+    interval excludes 0, and the verdict follows the metric's direction (lower reverse KL is better)."""
+    from mmagan.report.results import variants_table
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import RunRecord
+
+    def row(method, variant, hq, rkl):
+        runs = [
+            RunRecord(tmp_path / f"{method}{variant}{i}", "finished", data="ring", method=method, seed=i,
+                      metrics={"modes/modes": 8, "modes/high_quality_pct": h, "modes/reverse_kl": k})
+            for i, (h, k) in enumerate(zip(hq, rkl))
+        ]  # fmt: skip
+        k = 8 if method == "mmagan" else None
+        return Row("ring", method, k, 0.5 if k else None, 0.5 if k else None, None, variant, "", runs)
+
+    def interval(a, b):
+        va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+        dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+        half = stats.t.ppf(0.975, dof) * math.sqrt(va + vb)
+        diff = np.mean(a) - np.mean(b)
+        return f"{diff:+.3g} ({diff - half:+.3g} to {diff + half:+.3g})"
+
+    paper = row("mmagan", "", [80, 81, 82], [0.30, 0.31, 0.32])
+    variant = row("mmagan", "balanced", [95, 96, 97], [0.10, 0.11, 0.12])
+    gan = row("gan", "", [90, 92, 94], [0.05, 0.06, 0.07])
+    lone = row("wgan_gp", "", [99], [0.01])  # leads on one seed: no interval, not the comparison
+    assert variants_table([paper, gan, lone], "ring") == ""  # no variant, no table
+
+    table = variants_table([paper, variant, gan, lone], "ring")
+    cells = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in table.splitlines()[4:]}
+    hq, rkl = cells["% high quality"], cells["reverse KL"]
+    assert hq[1] == "mmagan[balanced] K=8 lambda=0.5 tau=0.5"
+    assert hq[2] == f"**{interval([95, 96, 97], [80, 81, 82])}: better**"
+    assert hq[3] == f"gan: {interval([95, 96, 97], [90, 92, 94])} |"  # includes 0: plain
+    assert rkl[2] == f"**{interval([0.10, 0.11, 0.12], [0.30, 0.31, 0.32])}: better**"
+    assert rkl[3] == f"gan: **{interval([0.10, 0.11, 0.12], [0.05, 0.06, 0.07])}: worse** |"
+    assert cells["modes"][2] == "+0 (no difference)"

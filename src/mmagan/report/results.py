@@ -19,7 +19,7 @@ from mmagan.plots import save_figure
 from mmagan.report.curves import Curve, curves_figure, flat_from, ranking_changes, settled_at
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.plots import heatmaps
-from mmagan.report.stats import lower_is_better, welch_difference
+from mmagan.report.stats import Difference, lower_is_better, welch_difference
 from mmagan.report.tables import BASELINES, Row, build_rows, markdown_table
 from mmagan.runs.listing import RunRecord, find_runs, finished
 from mmagan.runs.sweep_jobs import read_metrics
@@ -113,39 +113,59 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row], str]:
     return markdown_table(header, lines), rows, settings
 
 
+def ranked_by(rows: list[Row], metric: str) -> list[Row]:
+    """The rows that report `metric`, best mean first."""
+    sign = 1 if lower_is_better(metric) else -1
+    return sorted((r for r in rows if r.values(metric)), key=lambda r: sign * np.mean(r.values(metric)))
+
+
+def best_baseline(ranked: list[Row]) -> Row | None:
+    """The best of the other methods with two seeds or more (any, where none has two): a baseline
+    on one seed has no interval, and would otherwise displace the comparison that has one."""
+    others = [r for r in ranked if r.method != "mmagan"]
+    seeded = [r for r in others if r.seeds >= 2] or others
+    return seeded[0] if seeded else None
+
+
+def compare(a: Row, b: Row, metric: str) -> tuple[Difference, str]:
+    """mean(a) - mean(b) with its 95 % interval over seeds (Welch), and what it says of a: "better",
+    "worse", "no difference shown" (the interval includes 0), "no difference" (every run of both has
+    the same value) or "" (no interval: fewer than two seeds on a side)."""
+    d = welch_difference(a.values(metric), b.values(metric))
+    if math.isnan(d.low):
+        return d, ""
+    if d.low == d.high == d.diff == 0:
+        return d, "no difference"
+    if d.low <= 0 <= d.high:
+        return d, "no difference shown"
+    return d, "better" if (d.diff < 0) == lower_is_better(metric) else "worse"
+
+
 def reading(rows: list[Row], data: str) -> str:
     """What the table says, in one sentence per metric: each method's rank by its mean, and MMA-GAN
     against the best baseline with two seeds or more, with the 95 % interval of the difference over
     seeds (Welch)."""
     sentences = []
     for metric, title in metric_columns(data):
-        with_values = [r for r in rows if r.values(metric)]
-        lower = lower_is_better(metric)
-        ranked = sorted(with_values, key=lambda r: np.mean(r.values(metric)) * (1 if lower else -1))
+        ranked = ranked_by(rows, metric)
         order = ", ".join(f"{r.label} {np.mean(r.values(metric)):.3g}" for r in ranked)
-        sentence = f"**{title}** ({'lower' if lower else 'higher'} is better): {order}."
+        sentence = f"**{title}** ({'lower' if lower_is_better(metric) else 'higher'} is better): {order}."
         mma = next((r for r in ranked if r.method == "mmagan" and not r.variant), None)
         others = [r for r in ranked if r.method != "mmagan"]
-        # A baseline on one seed has no interval: it is named, and MMA-GAN is compared with the best
-        # baseline that has two seeds, whose comparison one run would otherwise displace.
-        seeded = [r for r in others if r.seeds >= 2] or others
-        if mma is not None and others:
-            best = seeded[0]
-            d = welch_difference(mma.values(metric), best.values(metric))
+        best = best_baseline(ranked)
+        if mma is not None and best is not None:
             top = np.mean(best.values(metric))
             tied = [r.label for r in others if r is not best and np.mean(r.values(metric)) == top]
             name = f"{best.label} (tied with {', '.join(tied)})" if tied else best.label
-            if math.isnan(d.low):
+            d, verdict = compare(mma, best, metric)
+            if not verdict:
                 interval = "no interval: it needs two seeds of each"
-            elif d.low == d.high == d.diff == 0:
+            elif verdict == "no difference":
                 interval = "the same value in every run of both: no difference"
             else:
-                verdict = (
-                    "the interval includes 0: no difference shown"
-                    if d.low <= 0 <= d.high
-                    else ("MMA-GAN is better" if (d.diff < 0) == lower else "MMA-GAN is worse")
-                )
-                interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {verdict}"
+                shown = verdict != "no difference shown"
+                said = f"MMA-GAN is {verdict}" if shown else "the interval includes 0: no difference shown"
+                interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {said}"
             sentence += f" MMA-GAN minus {name}: {d.diff:+.3g} ({interval})."
             ahead = [r for r in others[: others.index(best)] if np.mean(r.values(metric)) != top]
             if ahead:
@@ -153,6 +173,35 @@ def reading(rows: list[Row], data: str) -> str:
                 sentence += f" {names} ranked higher on a single seed, too few for an interval."
         sentences.append(sentence)
     return "\n".join(f"- {s}" for s in sentences)
+
+
+def variants_table(rows: list[Row], data: str) -> str:
+    """Whether heads made to specialise help: each variant of MMA-GAN's heads against the paper's
+    heads and against the best baseline with two seeds or more, per metric, with 95 % intervals."""
+    paper = next((r for r in rows if r.method == "mmagan" and not r.variant), None)
+    variants = [r for r in rows if r.method == "mmagan" and r.variant]
+    if paper is None or not variants:
+        return ""
+
+    def cell(a: Row, b: Row, metric: str) -> str:
+        d, verdict = compare(a, b, metric)
+        if verdict in ("", "no difference"):
+            return f"{d.diff:+.3g} ({verdict or 'no interval'})"
+        text = f"{d.diff:+.3g} ({d.low:+.3g} to {d.high:+.3g})"
+        return text if verdict == "no difference shown" else f"**{text}: {verdict}**"
+
+    lines = []
+    for metric, title in metric_columns(data):
+        best = best_baseline(ranked_by(rows, metric))
+        for v in (v for v in variants if v.values(metric)):
+            against_best = f"{best.label}: {cell(v, best, metric)}" if best is not None else "n/a"
+            lines.append([title, v.label, cell(v, paper, metric), against_best])
+    header = ["metric", "head variant", f"minus {paper.label} (the paper's heads)", "minus the best baseline"]
+    return (
+        "Do heads made to specialise help? Each head variant minus the paper's heads and minus the best "
+        "baseline with two seeds or more: the difference of means and its 95 % interval over seeds "
+        "(Welch); in bold where the interval excludes 0.\n\n" + markdown_table(header, lines)
+    )
 
 
 def write_runs_csv(benches: list[Benchmark], path: Path) -> None:
@@ -231,7 +280,7 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
     columns = metric_columns(bench.data)
     baselines = [r for r in rows if r.method in BASELINES]
     lines = []
-    seeded = [r for r in baselines if r.seeds >= 2] or baselines  # as in reading()
+    seeded = [r for r in baselines if r.seeds >= 2] or baselines  # as in best_baseline()
     best = min(seeded, key=lambda r: r.rank) if seeded else None
     who = "The best baseline at the final budget"
     if best is not None and best is not min(baselines, key=lambda r: r.rank):
@@ -306,6 +355,9 @@ def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
         "",
         reading(rows, bench.data),
     ]
+    variants = variants_table(rows, bench.data)
+    if variants:
+        md += ["", variants]
     figure, curves = curves_figure(rows, metric_columns(bench.data), f"{bench.data}, {bench.protocol}")
     if any(len(c.iterations) > 1 for cs in curves.values() for c in cs):
         path = save_figure(figure, assets / f"curves_{bench.name}.png", dpi=80, tight=False)
