@@ -228,6 +228,9 @@ def test_medium_protocol_page_has_curves_settling_noise_and_head_variants(make_c
     assert "| % high quality | mmagan[balanced+best_head] | " in variants
     assert "![curves_results_ring_medium](results/curves_results_ring_medium.png)" in section
     assert "The best baseline at the final budget, dcgan, " in section
+    along = section.split("Along the budget: MMA-GAN and its head variants")[1]
+    assert "| modes, minus dcgan | mmagan | " in along
+    assert "| modes, minus dcgan | mmagan[balanced+best_head] | " in along
     assert "**% high quality** over the budget: " in section
     assert "between evaluation draws (sd)" in section
     assert (tmp_path / "docs" / "results" / "curves_results_ring_medium.png").is_file()
@@ -621,3 +624,66 @@ def test_each_head_variant_is_compared_with_the_paper_heads_and_the_best_seeded_
     assert rkl[2] == f"**{interval([0.10, 0.11, 0.12], [0.30, 0.31, 0.32])}: better**"
     assert rkl[3] == f"gan: **{interval([0.10, 0.11, 0.12], [0.05, 0.06, 0.07])}: worse** |"
     assert cells["modes"][2] == "+0 (no difference)"
+
+
+def test_a_difference_along_the_budget_is_welchs_interval_from_each_points_mean_se_and_seeds():
+    """A curve keeps mean, standard error and seeds per point; the interval rebuilt from them is the
+    one Welch's t gives on the values behind them, computed here by hand."""
+    from mmagan.report.curves import Curve, differences_along
+
+    a, b = [1.0, 2.0, 4.0], [4.0, 6.0]
+
+    def curve(label, values, point):
+        se = np.std(values, ddof=1) / math.sqrt(len(values))
+        return Curve(
+            label, np.array([point]), np.array([np.mean(values)]), np.array([se]), np.array([len(values)])
+        )
+
+    # b has a second point a never reached: only the common one is compared
+    cb = curve("b", b, 1000)
+    cb = Curve("b", np.array([1000, 2000]), np.r_[cb.mean, 9.0], np.r_[cb.se, 1.0], np.array([2, 2]))
+    ((point, d),) = differences_along(curve("a", a, 1000), cb)
+    va, vb = np.var(a, ddof=1) / 3, np.var(b, ddof=1) / 2
+    dof = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 1)
+    half = stats.t.ppf(0.975, dof) * math.sqrt(va + vb)
+    assert point == 1000
+    assert (d.diff, d.low, d.high) == pytest.approx((7 / 3 - 5, 7 / 3 - 5 - half, 7 / 3 - 5 + half))
+
+
+def test_along_the_budget_names_the_points_where_each_mmagan_row_is_better_or_worse(tmp_path):
+    """Against the best baseline with two seeds: runs of successive validation points where the
+    interval excludes 0, in the metric's direction (a lower reverse KL is better)."""
+    from mmagan.report.curves import Curve
+    from mmagan.report.results import along_budget, spans
+    from mmagan.report.tables import Row
+    from mmagan.runs.listing import RunRecord
+
+    assert spans([1000, 2000, 3000, 4000, 5000, 6000], {1000, 2000, 3000, 5000}) == "1,000-3,000; 5,000"
+    assert spans([1000, 3000], {1000, 3000}) == "1,000-3,000"  # successive validations, not fixed steps
+
+    def row(method, final):
+        runs = [
+            RunRecord(tmp_path / f"{method}{i}", "finished", data="ring", method=method, seed=i,
+                      metrics={"modes/modes": v, "modes/high_quality_pct": v, "modes/reverse_kl": v})
+            for i, v in enumerate(final)
+        ]  # fmt: skip
+        k = 8 if method == "mmagan" else None
+        return Row("ring", method, k, 0.5 if k else None, 0.5 if k else None, None, "", "", runs)
+
+    mma, gan, lone = row("mmagan", [1, 2, 3]), row("gan", [5, 6, 7]), row("wgan_gp", [9])
+    steps = np.arange(1000, 6000, 1000)
+    se = np.full(5, 0.1)
+    # mmagan: far below gan, level, far above, far above, level
+    curves = {
+        m: [
+            Curve(mma.label, steps, np.array([1.0, 5.0, 9.0, 9.0, 5.0]), se, np.full(5, 3)),
+            Curve("gan", steps, np.full(5, 5.0), se, np.full(5, 3)),
+            Curve("wgan_gp", steps, np.full(5, 20.0), np.zeros(5), np.full(5, 1)),
+        ]
+        for m in ("modes/modes", "modes/high_quality_pct", "modes/reverse_kl")
+    }
+    table = along_budget([mma, gan, lone], curves, "ring")
+    cells = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[2:] for line in table.splitlines()[4:]}
+    # gan, not the single-seed wgan_gp that leads modes, is the baseline compared with
+    assert cells["modes, minus gan"] == ["3,000-4,000", "1,000 |"]
+    assert cells["reverse KL, minus gan"] == ["1,000", "3,000-4,000 |"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from mmagan.report.stats import lower_is_better
+from mmagan.report.stats import Difference, Summary, lower_is_better, welch_interval
 from mmagan.report.tables import Row
 from mmagan.runs.listing import learning_curve
 
@@ -100,6 +100,18 @@ def value_at(curve: Curve, point: int) -> tuple[float, float, int]:
     """The curve's mean, standard error and seeds at a validation point."""
     i = int(np.flatnonzero(curve.iterations == point)[0])
     return float(curve.mean[i]), float(curve.se[i]), int(curve.seeds[i])
+
+
+def differences_along(a: Curve, b: Curve) -> list[tuple[int, Difference]]:
+    """a minus b at every validation point both reached, with Welch's 95 % interval over the seeds
+    at that point."""
+
+    def summary(curve: Curve, point: int) -> Summary:
+        mean, se, n = value_at(curve, point)
+        return Summary(mean, se * math.sqrt(n), n)
+
+    points = sorted(set(a.iterations.tolist()) & set(b.iterations.tolist()))
+    return [(int(p), welch_interval(summary(a, p), summary(b, p))) for p in points]
 
 
 def clear_switch(curves: list[Curve], point: int, new: str, old: str, metric: str) -> bool | None:

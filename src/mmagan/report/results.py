@@ -16,7 +16,14 @@ import numpy as np
 
 from mmagan.data.toy import MIXTURES
 from mmagan.plots import save_figure
-from mmagan.report.curves import Curve, curves_figure, flat_from, ranking_changes, settled_at
+from mmagan.report.curves import (
+    Curve,
+    curves_figure,
+    differences_along,
+    flat_from,
+    ranking_changes,
+    settled_at,
+)
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.plots import heatmaps
 from mmagan.report.stats import Difference, lower_is_better, welch_difference
@@ -127,18 +134,23 @@ def best_baseline(ranked: list[Row]) -> Row | None:
     return seeded[0] if seeded else None
 
 
-def compare(a: Row, b: Row, metric: str) -> tuple[Difference, str]:
-    """mean(a) - mean(b) with its 95 % interval over seeds (Welch), and what it says of a: "better",
-    "worse", "no difference shown" (the interval includes 0), "no difference" (every run of both has
-    the same value) or "" (no interval: fewer than two seeds on a side)."""
-    d = welch_difference(a.values(metric), b.values(metric))
+def verdict(d: Difference, metric: str) -> str:
+    """What a difference a - b says of a: "better", "worse", "no difference shown" (the interval
+    includes 0), "no difference" (every run of both has the same value) or "" (no interval: fewer
+    than two seeds on a side)."""
     if math.isnan(d.low):
-        return d, ""
+        return ""
     if d.low == d.high == d.diff == 0:
-        return d, "no difference"
+        return "no difference"
     if d.low <= 0 <= d.high:
-        return d, "no difference shown"
-    return d, "better" if (d.diff < 0) == lower_is_better(metric) else "worse"
+        return "no difference shown"
+    return "better" if (d.diff < 0) == lower_is_better(metric) else "worse"
+
+
+def compare(a: Row, b: Row, metric: str) -> tuple[Difference, str]:
+    """mean(a) - mean(b) at the final budget with its 95 % interval over seeds (Welch), and its verdict."""
+    d = welch_difference(a.values(metric), b.values(metric))
+    return d, verdict(d, metric)
 
 
 def reading(rows: list[Row], data: str) -> str:
@@ -201,6 +213,44 @@ def variants_table(rows: list[Row], data: str) -> str:
         "Do heads made to specialise help? Each head variant minus the paper's heads and minus the best "
         "baseline with two seeds or more: the difference of means and its 95 % interval over seeds "
         "(Welch); in bold where the interval excludes 0.\n\n" + markdown_table(header, lines)
+    )
+
+
+def spans(points: list[int], chosen: set[int]) -> str:
+    """The chosen validation points as runs of successive ones: "1,000-7,000; 12,000"."""
+    runs: list[list[int]] = []
+    for i, p in enumerate(points):
+        if p in chosen:
+            if runs and i > 0 and points[i - 1] == runs[-1][-1]:
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+    return "; ".join(f"{r[0]:,}" if len(r) == 1 else f"{r[0]:,}-{r[-1]:,}" for r in runs)
+
+
+def along_budget(rows: list[Row], curves: dict[str, list[Curve]], data: str) -> str:
+    """Where along the budget MMA-GAN and each head variant differ from the best baseline at the
+    final budget: the validation points at which the 95 % interval excludes 0, either way."""
+    lines = []
+    for metric, title in metric_columns(data):
+        best = best_baseline(ranked_by(rows, metric))
+        if best is None or best.seeds < 2:
+            continue
+        by_label = {c.label: c for c in curves[metric]}
+        for r in (r for r in rows if r.method == "mmagan" and r.label in by_label):
+            along = differences_along(by_label[r.label], by_label[best.label])
+            points = [p for p, _ in along]
+            said = {p: verdict(d, metric) for p, d in along}
+            better, worse = (spans(points, {p for p in points if said[p] == v}) for v in ("better", "worse"))
+            lines.append([f"{title}, minus {best.label}", r.label, better or "nowhere", worse or "nowhere"])
+    if not lines:
+        return ""
+    return (
+        "Along the budget: MMA-GAN and its head variants minus the best baseline at the final budget, "
+        "at each validation point where the 95 % interval of the difference (Welch, over the seeds "
+        "at that point) excludes 0. Each point's interval holds for that point alone; successive "
+        "points come from the same runs, so one isolated point says little.\n\n"
+        + markdown_table(["metric", "method", "better at (iterations)", "worse at (iterations)"], lines)
     )
 
 
@@ -362,6 +412,9 @@ def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
     if any(len(c.iterations) > 1 for cs in curves.values() for c in cs):
         path = save_figure(figure, assets / f"curves_{bench.name}.png", dpi=80, tight=False)
         md += ["", f"![curves_{bench.name}](results/{path.name})", "", *budget_reading(bench, rows, curves)]
+        along = along_budget(rows, curves, bench.data)
+        if along:
+            md += ["", along]
     if any(
         f"{m}_draw_std" in read_metrics(r.folder)
         for r in bench.records

@@ -59,7 +59,12 @@ class Difference:
 def welch_difference(a: list[float], b: list[float], level: float = 0.95) -> Difference:
     """mean(a) - mean(b) with Welch's t interval at `level` (unequal variances); the interval is
     nan with fewer than two seeds on either side."""
-    sa, sb = summarize(a), summarize(b)
+    return welch_interval(summarize(a), summarize(b), level)
+
+
+def welch_interval(sa: Summary, sb: Summary, level: float = 0.95) -> Difference:
+    """welch_difference from each side's mean, standard deviation and count (a curve's point keeps
+    these, not the values behind them)."""
     diff = sa.mean - sb.mean
     if sa.n < 2 or sb.n < 2:
         return Difference(diff, math.nan, math.nan)
