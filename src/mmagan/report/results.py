@@ -169,14 +169,14 @@ def reading(rows: list[Row], data: str) -> str:
             top = np.mean(best.values(metric))
             tied = [r.label for r in others if r is not best and np.mean(r.values(metric)) == top]
             name = f"{best.label} (tied with {', '.join(tied)})" if tied else best.label
-            d, verdict = compare(mma, best, metric)
-            if not verdict:
+            d, outcome = compare(mma, best, metric)
+            if not outcome:
                 interval = "no interval: it needs two seeds of each"
-            elif verdict == "no difference":
+            elif outcome == "no difference":
                 interval = "the same value in every run of both: no difference"
             else:
-                shown = verdict != "no difference shown"
-                said = f"MMA-GAN is {verdict}" if shown else "the interval includes 0: no difference shown"
+                shown = outcome != "no difference shown"
+                said = f"MMA-GAN is {outcome}" if shown else "the interval includes 0: no difference shown"
                 interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {said}"
             sentence += f" MMA-GAN minus {name}: {d.diff:+.3g} ({interval})."
             ahead = [r for r in others[: others.index(best)] if np.mean(r.values(metric)) != top]
@@ -196,11 +196,11 @@ def variants_table(rows: list[Row], data: str) -> str:
         return ""
 
     def cell(a: Row, b: Row, metric: str) -> str:
-        d, verdict = compare(a, b, metric)
-        if verdict in ("", "no difference"):
-            return f"{d.diff:+.3g} ({verdict or 'no interval'})"
+        d, outcome = compare(a, b, metric)
+        if outcome in ("", "no difference"):
+            return f"{d.diff:+.3g} ({outcome or 'no interval'})"
         text = f"{d.diff:+.3g} ({d.low:+.3g} to {d.high:+.3g})"
-        return text if verdict == "no difference shown" else f"**{text}: {verdict}**"
+        return text if outcome == "no difference shown" else f"**{text}: {outcome}**"
 
     lines = []
     for metric, title in metric_columns(data):
