@@ -330,8 +330,7 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
     columns = metric_columns(bench.data)
     baselines = [r for r in rows if r.method in BASELINES]
     lines = []
-    seeded = [r for r in baselines if r.seeds >= 2] or baselines  # as in best_baseline()
-    best = min(seeded, key=lambda r: r.rank) if seeded else None
+    best = best_baseline(sorted(baselines, key=lambda r: r.rank))
     who = "The best baseline at the final budget"
     if best is not None and best is not min(baselines, key=lambda r: r.rank):
         who = "The best baseline with two seeds or more at the final budget"
