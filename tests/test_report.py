@@ -11,6 +11,8 @@ import yaml
 from scipy import stats
 
 from mmagan.report.cli import main, write_report
+from mmagan.report.numbers import sig
+from mmagan.report.results import mean_se
 from mmagan.report.stats import welch_difference
 
 # (method, K, lambda, tau) -> FID and modes of seeds 0, 1, 2
@@ -687,3 +689,15 @@ def test_along_the_budget_names_the_points_where_each_mmagan_row_is_better_or_wo
     # gan, not the single-seed wgan_gp that leads modes, is the baseline compared with
     assert cells["modes, minus gan"] == ["3,000-4,000", "1,000 |"]
     assert cells["reverse KL, minus gan"] == ["1,000", "3,000-4,000 |"]
+
+
+def test_numbers_keep_three_significant_digits_without_an_exponent_for_counts_of_a_thousand():
+    assert sig(999.5) == "1000"  # `.3g` would print 1e+03
+    assert sig(994.25) == "994"
+    assert sig(0.0916321) == "0.0916"
+    assert sig(2.6e-05, 2) == "2.6e-05"  # small values keep their exponent
+    assert sig(150.0, 2) == "150"
+    assert sig(-15.2, signed=True) == "-15.2" and sig(3.2, signed=True) == "+3.2"
+    assert sig(1234.0, signed=True) == "+1234"
+    # 999 and 1000 modes over two seeds: mean 999.5, standard error 0.5
+    assert mean_se([999.0, 1000.0]) == "1000 ± 0.5"

@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mmagan.plots import save_figure
+from mmagan.report.numbers import sig
 from mmagan.report.stats import lower_is_better
 from mmagan.report.tables import Row
 from mmagan.runs.listing import learning_curve
@@ -51,7 +52,7 @@ def heatmap_figure(grid: list[Row], metric: str, data: str) -> Figure:
                 table[Ks.index(r.K), lams.index(r.lam)] = r.summaries[metric].mean
         image = ax.imshow(table, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
         for (i, j), v in np.ndenumerate(table):
-            ax.text(j, i, "" if np.isnan(v) else f"{v:.3g}", ha="center", va="center", fontsize=8)
+            ax.text(j, i, "" if np.isnan(v) else sig(v), ha="center", va="center", fontsize=8)
         ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
         ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
         ax.set_xlabel("lambda")

@@ -25,6 +25,7 @@ from mmagan.report.curves import (
     settled_at,
 )
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
+from mmagan.report.numbers import sig
 from mmagan.report.plots import heatmaps
 from mmagan.report.stats import Difference, lower_is_better, welch_difference
 from mmagan.report.tables import BASELINES, Row, build_rows, markdown_table
@@ -71,8 +72,8 @@ def mean_se(values: list[float]) -> str:
     """`mean ± s.e.` of values over seeds, or the single value with one seed."""
     a = np.asarray(values, dtype=float)
     if len(a) < 2:
-        return f"{a.mean():.3g}" if len(a) else "n/a"
-    return f"{a.mean():.3g} ± {a.std(ddof=1) / math.sqrt(len(a)):.2g}"
+        return sig(a.mean()) if len(a) else "n/a"
+    return f"{sig(a.mean())} ± {sig(a.std(ddof=1) / math.sqrt(len(a)), 2)}"
 
 
 def benchmarks(sweeps_root: Path) -> list[Benchmark]:
@@ -160,7 +161,7 @@ def reading(rows: list[Row], data: str) -> str:
     sentences = []
     for metric, title in metric_columns(data):
         ranked = ranked_by(rows, metric)
-        order = ", ".join(f"{r.label} {np.mean(r.values(metric)):.3g}" for r in ranked)
+        order = ", ".join(f"{r.label} {sig(np.mean(r.values(metric)))}" for r in ranked)
         sentence = f"**{title}** ({'lower' if lower_is_better(metric) else 'higher'} is better): {order}."
         mma = next((r for r in ranked if r.method == "mmagan" and not r.variant), None)
         others = [r for r in ranked if r.method != "mmagan"]
@@ -177,8 +178,8 @@ def reading(rows: list[Row], data: str) -> str:
             else:
                 shown = outcome != "no difference shown"
                 said = f"MMA-GAN is {outcome}" if shown else "the interval includes 0: no difference shown"
-                interval = f"95 % interval {d.low:+.3g} to {d.high:+.3g}; {said}"
-            sentence += f" MMA-GAN minus {name}: {d.diff:+.3g} ({interval})."
+                interval = f"95 % interval {sig(d.low, signed=True)} to {sig(d.high, signed=True)}; {said}"
+            sentence += f" MMA-GAN minus {name}: {sig(d.diff, signed=True)} ({interval})."
             ahead = [r for r in others[: others.index(best)] if np.mean(r.values(metric)) != top]
             if ahead:
                 names = ", ".join(r.label for r in ahead)
@@ -198,8 +199,8 @@ def variants_table(rows: list[Row], data: str) -> str:
     def cell(a: Row, b: Row, metric: str) -> str:
         d, outcome = compare(a, b, metric)
         if outcome in ("", "no difference"):
-            return f"{d.diff:+.3g} ({outcome or 'no interval'})"
-        text = f"{d.diff:+.3g} ({d.low:+.3g} to {d.high:+.3g})"
+            return f"{sig(d.diff, signed=True)} ({outcome or 'no interval'})"
+        text = f"{sig(d.diff, signed=True)} ({sig(d.low, signed=True)} to {sig(d.high, signed=True)})"
         return text if outcome == "no difference shown" else f"**{text}: {outcome}**"
 
     lines = []
@@ -320,8 +321,8 @@ def noise_table(bench: Benchmark, rows: list[Row]) -> str:
         draw = [read_metrics(r.folder).get(f"{metric}_draw_std") for r in bench.records]
         draw = [d for d in draw if d is not None]
         variances = [np.var(r.values(metric), ddof=1) for r in rows if len(r.values(metric)) > 1]
-        seed_sd = f"{math.sqrt(np.mean(variances)):.3g}" if variances else "n/a (one seed)"
-        lines.append([title, f"{np.mean(draw):.3g}" if draw else "n/a (one draw)", seed_sd])
+        seed_sd = sig(math.sqrt(np.mean(variances))) if variances else "n/a (one seed)"
+        lines.append([title, sig(np.mean(draw)) if draw else "n/a (one draw)", seed_sd])
     return markdown_table(["metric", "between evaluation draws (sd)", "between seeds (sd, pooled)"], lines)
 
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmagan.report.numbers import sig
 from mmagan.report.stats import RANKING, Difference, Summary, lower_is_better, summarize, welch_difference
 from mmagan.runs.listing import RunRecord
 
@@ -123,7 +124,7 @@ def compare_with_baselines(rows: list[Row], metrics: list[str]) -> list[Comparis
 def _fmt(x: float | None, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    return f"{x:.{digits}g}"
+    return sig(x, digits)
 
 
 def _mean_std(s: Summary) -> str:
