@@ -82,35 +82,50 @@ def test_a_sweep_runs_one_folder_per_job_and_a_failing_job_is_recorded(slurm_env
             assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 20
 
 
+def iterations_for(seconds, cwd):
+    """How many iterations of the small nets one core trains in `seconds` on this machine, measured by
+    a short run outside SLURM with one torch thread, as a one-CPU job has (rounded up to 500)."""
+    exe = Path(sys.executable).with_name("mmagan-train")
+    run = subprocess.run(
+        [str(exe), "sweep_name=calibrate", "seed=0", "iterations=2000", *SMALL, "logger=csv",
+         "callbacks.progress_bar.refresh_rate=0", "trainer.speed.threads=1",
+         "trainer.val_check_interval=2000", f"hydra.run.dir={cwd}/calibrate"],
+        cwd=cwd, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    rate = 2000 / json.loads((Path(cwd) / "calibrate" / "metrics.json").read_text())["train_seconds"]
+    return 500 * -(-int(rate * seconds) // 500)
+
+
 def test_a_job_past_its_time_limit_is_requeued_and_resumes_from_last_ckpt(slurm_env, tmp_path):
     """One minute of SLURM time; signalled 20 s before it, the job writes last.ckpt and submitit
-    requeues it; the next allocation resumes there and finishes the 8,000 iterations.
+    requeues it; the next allocation resumes there and finishes.
 
-    Small nets train about 100 iterations a second on one core, and an allocation starts training
-    about 20 s into its 40: each trains about 2,000 iterations, so the job takes four or five
-    allocations of three minutes each (a requeued job waits two minutes for its begin time). The
-    limit leaves room for a core two and a half times slower; one twice as fast still needs a
-    requeue.
+    The job is sized to this machine: 80 s of training, measured first, where an allocation is
+    signalled 40 s after it starts (and starts training some seconds later), so no allocation can
+    finish it alone, whatever the core's speed. It takes three or four allocations of about three
+    minutes each (a requeued job waits two minutes for its begin time).
     """
-    result = sweep(slurm_env, tmp_path, "sweep_name=limit", "seed=0", "iterations=8000", *SMALL,
+    iterations = max(2000, iterations_for(80, tmp_path))
+    result = sweep(slurm_env, tmp_path, "sweep_name=limit", "seed=0", f"iterations={iterations}", *SMALL,
                    "trainer.val_check_interval=2000", "callbacks.checkpoint.every_n_iterations=500",
                    "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=20",
                    timeout=2400)  # fmt: skip
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     (job,) = jobs_of(tmp_path)
-    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == 8000
+    assert metrics(job)["finished"] == 1 and metrics(job)["iteration"] == iterations
     runs = allocations(job)
     assert len(runs) >= 2  # requeued at least once
     trained = [steps for steps in runs if steps]  # an allocation signalled in the final evaluation
     # leaves the next one nothing to train
     for before, after in zip(trained, trained[1:]):  # each restart goes on from last.ckpt
         assert min(after) > max(before)
-    assert max(trained[-1]) >= 7950
+    assert max(trained[-1]) >= iterations - 50
     last = job / "checkpoints" / "last.ckpt"  # the finished state, in last.ckpt and nowhere else
     assert sorted(p.name for p in last.parent.glob("last*")) == ["last.ckpt"]
     # the time-limit signal waits for G's step: the state saved is a whole number of iterations
-    assert torch.load(last, weights_only=True)["global_step"] == 2 * 8000
+    assert torch.load(last, weights_only=True)["global_step"] == 2 * iterations
 
 
 def test_preemption_loses_at_most_one_checkpoint_interval(slurm_env, tmp_path):
