@@ -436,6 +436,11 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     assert lines[0].startswith("- The best baseline with two seeds or more at the final budget, gan, met")
     lines = budget_reading(bench, [row("gan", 1, 1), row("wgan_gp", 1, 2)], curves)
     assert lines[0].startswith("- Whether the best baseline, gan, has flattened cannot be judged yet")
+    rising = Curve("gan", steps, np.array([5.0, 8.0, 11.0]), np.array([0.5, 0.5, 0.5]), np.array([2, 2, 2]))
+    curves["modes/reverse_kl"] = [rising, lone]  # flat on % high quality and modes, rising on KL
+    lines = budget_reading(bench, [row("gan", 2, 1), row("wgan_gp", 1, 2)], curves)
+    assert lines[0].startswith("- The best baseline at the final budget, gan, had not flattened on reverse KL by")
+    assert "; it met the rule on modes at 2,000, % high quality at 2,000: the ranking may" in lines[0]
 
 
 def test_the_curves_figure_draws_each_methods_mean_over_seeds_and_keeps_its_legend_off_the_panels(tmp_path):

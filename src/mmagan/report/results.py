@@ -347,10 +347,13 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
         budget = max(int(c.iterations.max()) for cs in curves.values() for c in cs if len(c.iterations))
         rule = "two successive validations within one standard error"
         if any(p is None for p in first.values()):
+            unsettled = [title for m, title in columns if first[m] is None]
+            settled = [f"{title} at {first[m]:,}" for m, title in columns if first[m] is not None]
             lines.append(
-                f"- {who}, {best.label}, had not flattened on every "
-                f"metric by {budget:,} iterations (no {rule}): the ranking may still change with a "
-                "longer budget."
+                f"- {who}, {best.label}, had not flattened on {', '.join(unsettled)} by {budget:,} "
+                f"iterations (no {rule})"
+                + (f"; it met the rule on {', '.join(settled)}" if settled else "")
+                + ": the ranking may still change with a longer budget."
             )
         else:
             moving = [title for m, title in columns if stays[m] is None]
