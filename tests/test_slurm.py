@@ -34,9 +34,11 @@ def slurm_env():
             "PATH": f"{SLURM_DIR / 'bin'}:{os.environ['PATH']}"}  # fmt: skip
 
 
+TRAIN = str(Path(sys.executable).with_name("mmagan-train"))
+
+
 def sweep(env, cwd, *args, timeout=900, wait=True):
-    exe = Path(sys.executable).with_name("mmagan-train")
-    cmd = [str(exe), "-m", *ON_ONE_CORE, *args]
+    cmd = [TRAIN, "-m", *ON_ONE_CORE, *args]
     if not wait:
         return subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -85,15 +87,14 @@ def test_a_sweep_runs_one_folder_per_job_and_a_failing_job_is_recorded(slurm_env
 def iterations_for(seconds, cwd):
     """How many iterations of the small nets one core trains in `seconds` on this machine, measured by
     a short run outside SLURM with one torch thread, as a one-CPU job has (rounded up to 500)."""
-    exe = Path(sys.executable).with_name("mmagan-train")
+    n = 2000
     run = subprocess.run(
-        [str(exe), "sweep_name=calibrate", "seed=0", "iterations=2000", *SMALL, "logger=csv",
-         "callbacks.progress_bar.refresh_rate=0", "trainer.speed.threads=1",
-         "trainer.val_check_interval=2000", f"hydra.run.dir={cwd}/calibrate"],
+        [TRAIN, "seed=0", f"iterations={n}", *SMALL, "logger=csv", "callbacks.progress_bar.refresh_rate=0",
+         "trainer.speed.threads=1", f"trainer.val_check_interval={n}", f"hydra.run.dir={cwd}/calibrate"],
         cwd=cwd, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    rate = 2000 / json.loads((Path(cwd) / "calibrate" / "metrics.json").read_text())["train_seconds"]
+    rate = n / json.loads((Path(cwd) / "calibrate" / "metrics.json").read_text())["train_seconds"]
     return 500 * -(-int(rate * seconds) // 500)
 
 
