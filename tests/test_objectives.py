@@ -297,6 +297,45 @@ def test_relative_hinge_holds_each_head_to_tau_times_its_running_mean_on_reals()
     assert hinge > 0 and a[1] > 0.5 * abar[1]  # head 0 is below its share, head 1 is not
 
 
+def test_smooth_hinge_matches_hand_computation_and_tends_to_the_hinge():
+    obj = build_objective("mmagan", num_heads=2, lambda_div=0.5, tau=0.6, hinge="smooth", smooth_beta=4.0)
+    fake = torch.zeros(2, 2)
+    div = torch.tensor([[-1.0, 2.0], [0.0, 1.0]], requires_grad=True)
+    a = [(sig(-1.0) + sig(0.0)) / 2, (sig(2.0) + sig(1.0)) / 2]  # 0.366 below tau, 0.807 above
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    smooth = sum(softplus(4.0 * (0.6 - ak)) / 4.0 for ak in a)
+    adv = math.log(2.0)  # -log sigmoid(0) on every head
+    loss, terms = obj.g_loss(fake, div)
+    assert terms["g_div"].item() == pytest.approx(smooth, rel=1e-6)
+    assert loss.item() == pytest.approx(adv + 0.5 * smooth, rel=1e-6)
+    loss.backward()
+    assert (div.grad[:, 1] < 0).all()  # a head above tau is still pushed up, unlike the hinge
+    sharp = build_objective("mmagan", num_heads=2, lambda_div=0.5, tau=0.6, hinge="smooth", smooth_beta=1e4)
+    hinge = build_objective("mmagan", num_heads=2, lambda_div=0.5, tau=0.6)
+    assert sharp.g_loss(fake, div)[1]["g_div"].item() == pytest.approx(
+        hinge.g_loss(fake, div)[1]["g_div"].item(), abs=1e-4
+    )
+    assert obj.variant == "smooth(beta=4)"
+    assert build_objective("mmagan", hinge="smooth").variant == "smooth"
+
+
+def test_usage_entropy_is_minus_the_entropy_of_the_heads_mean_softmax():
+    obj = build_objective("mmagan", num_heads=3, lambda_div=2.0, diversity="usage_entropy")
+    div = torch.tensor([[0.0, 1.0, -1.0], [2.0, 0.0, 0.0]])
+    rows = [[math.exp(v) for v in row] for row in div.tolist()]
+    probs = [[v / sum(row) for v in row] for row in rows]
+    usage = [(probs[0][k] + probs[1][k]) / 2 for k in range(3)]
+    entropy = -sum(u * math.log(u) for u in usage)
+    loss, terms = obj.g_loss(torch.zeros(2, 3), div)
+    assert terms["g_div"].item() == pytest.approx(-entropy, rel=1e-6)
+    assert loss.item() == pytest.approx(math.log(2.0) + 2.0 * -entropy, rel=1e-6)
+    even, _ = obj.g_loss(torch.zeros(3, 3), torch.eye(3) * 50)  # each head wins one sample
+    one, _ = obj.g_loss(torch.zeros(3, 3), torch.tensor([[50.0, 0, 0]] * 3))  # one head wins all
+    assert even.item() == pytest.approx(math.log(2.0) - 2.0 * math.log(3.0), rel=1e-5)
+    assert one.item() == pytest.approx(math.log(2.0), abs=1e-5)
+    assert obj.variant == "usage_entropy"
+
+
 def test_paper_options_are_the_default_and_bad_options_are_refused(make_cfg):
     from mmagan.config.validation import validate_config
     from mmagan.errors import ConfigError
@@ -313,11 +352,16 @@ def test_paper_options_are_the_default_and_bad_options_are_refused(make_cfg):
     )
     with pytest.raises(
         ConfigError,
-        match=r"model.objective.hinge='soft' is invalid: must be one of \['absolute', 'relative'\]",
+        match=r"model.objective.hinge='soft' is invalid: must be one of \['absolute', 'relative', 'smooth'\]",
     ):
         validate_config(make_cfg("model.objective.hinge=soft"))
     with pytest.raises(ConfigError, match="real_assignment"):
         validate_config(make_cfg("model.objective.real_assignment=argmax"))
+    with pytest.raises(ConfigError, match=r"model.objective.smooth_beta=0.*a number > 0"):
+        validate_config(make_cfg("model=mmagan_smooth", "model.objective.smooth_beta=0"))
+    with pytest.raises(ConfigError, match=r"model.objective.diversity='gini'.*'usage_entropy'"):
+        validate_config(make_cfg("model.objective.diversity=gini"))
+    assert make_cfg("model=mmagan_entropy").model.objective.diversity == "usage_entropy"
     cfg = make_cfg("model=mmagan_balanced_relative")
     assert (
         cfg.model.objective.real_assignment,

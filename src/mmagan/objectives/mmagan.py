@@ -10,7 +10,15 @@ to specialise (docs/results.md measures them):
   must fool one head, not all of them, which specialised heads make impossible;
 - `hinge`: `absolute`, max(0, tau - A_k) (the paper), or `relative`,
   max(0, log(tau * Abar_k) - log A_k) with Abar_k a running mean of head k's activation on reals:
-  a head that fires on one mode of K can reach about 1 / K on fakes, below any useful fixed tau.
+  a head that fires on one mode of K can reach about 1 / K on fakes, below any useful fixed tau;
+  or `smooth`, (1 / beta) softplus(beta (tau - A_k)): no kink at tau, so heads above the floor
+  still feel a push that fades with their margin (large beta recovers the paper's hinge).
+
+And one replaces the threshold altogether:
+
+- `diversity`: `hinge` (the paper: one of the hinges above) or `usage_entropy`, minus the entropy
+  of the heads' mean softmax over the diversity batch: maximal when the fakes spread evenly over
+  the K heads, with no tau to choose (the paper's future work asks for a loss without one).
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from mmagan.objectives.head_assignment import balanced_assignment
 
 REAL_ASSIGNMENTS = ("shared", "balanced")
 G_ADVERSARIALS = ("mean", "best_head")
-HINGES = ("absolute", "relative")
+HINGES = ("absolute", "relative", "smooth")
+DIVERSITIES = ("hinge", "usage_entropy")
+SMOOTH_BETA = 20.0
 
 
 def mode_activations(div_logits: Tensor) -> Tensor:
@@ -39,6 +49,19 @@ def mode_activations(div_logits: Tensor) -> Tensor:
 def coverage_hinge(activations: Tensor, tau: float) -> Tensor:
     """sum_k max(0, tau - A_k): zero once every head fires on at least a tau share of fakes."""
     return torch.relu(tau - activations).sum()
+
+
+def smooth_hinge(activations: Tensor, tau: float, beta: float) -> Tensor:
+    """sum_k (1 / beta) softplus(beta (tau - A_k)): the hinge with its kink rounded off over about
+    1 / beta; it tends to max(0, tau - A_k) as beta grows."""
+    return (F.softplus(beta * (tau - activations)) / beta).sum()
+
+
+def usage_entropy_loss(div_logits: Tensor) -> Tensor:
+    """-H(mean_i softmax_k(l_ik)): minus the entropy of how the batch of fakes spreads over the K
+    heads; -log K when every head takes an equal share, 0 when one head takes every sample."""
+    usage = torch.softmax(div_logits, dim=1).mean(0)
+    return (usage * torch.log(usage.clamp_min(1e-12))).sum()
 
 
 def log_mode_activations(div_logits: Tensor) -> Tensor:
@@ -70,6 +93,8 @@ class MMAGANObjective(DCGANObjective):
         "g_adversarial": (one_of(G_ADVERSARIALS), f"one of {list(G_ADVERSARIALS)}"),
         "hinge": (one_of(HINGES), f"one of {list(HINGES)}"),
         "real_mean_decay": (number_in(0, 1, hi_open=True), "a number in [0, 1)"),
+        "smooth_beta": (lambda v: _is_number(v) and v > 0, "a number > 0 (beta)"),
+        "diversity": (one_of(DIVERSITIES), f"one of {list(DIVERSITIES)}"),
     }
 
     def __init__(
@@ -82,6 +107,8 @@ class MMAGANObjective(DCGANObjective):
         g_adversarial: str = "mean",
         hinge: str = "absolute",
         real_mean_decay: float = 0.9,
+        smooth_beta: float = SMOOTH_BETA,
+        diversity: str = "hinge",
     ) -> None:
         super().__init__()
         self.num_heads = int(num_heads)
@@ -93,25 +120,30 @@ class MMAGANObjective(DCGANObjective):
             ("real_assignment", real_assignment, REAL_ASSIGNMENTS),
             ("g_adversarial", g_adversarial, G_ADVERSARIALS),
             ("hinge", hinge, HINGES),
+            ("diversity", diversity, DIVERSITIES),
         ):
             if value not in allowed:
                 raise ValueError(f"mmagan: {key}={value!r} is invalid: must be one of {list(allowed)}")
         self.real_assignment, self.g_adversarial, self.hinge = real_assignment, g_adversarial, hinge
         self.real_mean_decay = float(real_mean_decay)
+        self.smooth_beta, self.diversity = float(smooth_beta), diversity
         # Abar_k of the relative hinge: updated by each D step, on the device (no host read).
         self.real_means: Tensor | None = None
 
     @property
     def variant(self) -> str:
         """The options that differ from the paper's, e.g. 'balanced+best_head'; '' for the paper."""
-        chosen = (self.real_assignment, self.g_adversarial, self.hinge)
+        hinge = self.hinge if self.diversity == "hinge" else self.diversity
+        if hinge == "smooth" and self.smooth_beta != SMOOTH_BETA:
+            hinge = f"smooth(beta={self.smooth_beta:g})"
+        chosen = (self.real_assignment, self.g_adversarial, hinge)
         return "+".join(c for c, paper in zip(chosen, ("shared", "mean", "absolute")) if c != paper)
 
     # ------------------------------------------------------------------------------------------ D
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Losses:
         check_logits(real_logits, self.num_heads, "real")
         check_logits(fake_logits, self.num_heads, "fake")
-        if self.hinge == "relative":
+        if self.hinge == "relative" and self.diversity == "hinge":
             self._track_real_means(real_logits)
         if self.real_assignment == "shared":
             real = mean_bce_with_logits(real_logits, 1.0)
@@ -150,8 +182,12 @@ class MMAGANObjective(DCGANObjective):
         if div_logits is None:
             raise ValueError("mmagan: lambda > 0 needs the D logits of the diversity batch (div_logits)")
         check_logits(div_logits, self.num_heads, "diversity batch")
-        if self.hinge == "absolute":
+        if self.diversity == "usage_entropy":
+            hinge = usage_entropy_loss(div_logits)
+        elif self.hinge == "absolute":
             hinge = coverage_hinge(mode_activations(div_logits), self.tau)
+        elif self.hinge == "smooth":
+            hinge = smooth_hinge(mode_activations(div_logits), self.tau, self.smooth_beta)
         else:
             if self.real_means is None:
                 raise ValueError("mmagan: hinge='relative' needs a D step (the reals' running means) first")

@@ -64,7 +64,7 @@ def mmagan_variant(objective) -> str:
     """The MMA-GAN options a run changed from the paper's (MMAGANObjective.variant), from its config."""
     from mmagan.objectives.mmagan import MMAGANObjective
 
-    options = ("real_assignment", "g_adversarial", "hinge")
+    options = ("real_assignment", "g_adversarial", "hinge", "smooth_beta", "diversity")
     return MMAGANObjective(**{k: objective[k] for k in options if k in objective}).variant
 
 
