@@ -27,7 +27,8 @@ from mmagan.report.curves import (
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.numbers import sig
 from mmagan.report.plots import heatmaps
-from mmagan.report.stats import Difference, lower_is_better, welch_difference
+from mmagan.report.sensitivity import sensitivity_section
+from mmagan.report.stats import Difference, lower_is_better, verdict, welch_difference
 from mmagan.report.tables import BASELINES, Row, build_rows, markdown_table
 from mmagan.runs.listing import RunRecord, find_runs, finished
 from mmagan.runs.sweep_jobs import read_metrics
@@ -133,19 +134,6 @@ def best_baseline(ranked: list[Row]) -> Row | None:
     others = [r for r in ranked if r.method != "mmagan"]
     seeded = [r for r in others if r.seeds >= 2] or others
     return seeded[0] if seeded else None
-
-
-def verdict(d: Difference, metric: str) -> str:
-    """What a difference a - b says of a: "better", "worse", "no difference shown" (the interval
-    includes 0), "no difference" (every run of both has the same value) or "" (no interval: fewer
-    than two seeds on a side)."""
-    if math.isnan(d.low):
-        return ""
-    if d.low == d.high == d.diff == 0:
-        return "no difference"
-    if d.low <= 0 <= d.high:
-        return "no difference shown"
-    return "better" if (d.diff < 0) == lower_is_better(metric) else "worse"
 
 
 def compare(a: Row, b: Row, metric: str) -> tuple[Difference, str]:
@@ -433,6 +421,29 @@ def benchmark_section(bench: Benchmark, assets: Path) -> list[str]:
     return md
 
 
+def hyperparameter_section(bench: Benchmark, sweeps_root: Path, assets: Path) -> list[str]:
+    """MMA-GAN's K x lambda x tau grid, K axis and lambda axis at a benchmark's data and budget,
+    each setting against the benchmark's best baseline (medium and full protocols only: the short
+    one has not settled)."""
+    if bench.protocol == "short" or bench.data not in MIXTURES:
+        return []
+    columns = metric_columns(bench.data)
+    rows = build_rows(bench.records, [m for m, _ in columns])
+    baselines = {m: best_baseline(ranked_by(rows, m)) for m, _ in columns}
+    iterations = max(r.iterations or 0 for r in bench.records)
+    modes = len(MIXTURES[bench.data]().modes)
+    return sensitivity_section(
+        sweeps_root,
+        bench.data,
+        iterations,
+        modes,
+        {m: b for m, b in baselines.items() if b is not None},
+        columns,
+        assets,
+        bench.name.replace("results_", ""),
+    )
+
+
 def diagnostics_section(benches: list[Benchmark], assets: Path) -> list[str]:
     """Per benchmark and MMA-GAN variant, seed 0's head activations over training and head map."""
     md = ["", "## Diagnostics of one run per benchmark and head variant (MMA-GAN, seed 0)", ""]
@@ -472,7 +483,10 @@ def write_results(sweeps_root: Path, out_dir: Path, command: str) -> Path:
     ]
     for b in benches:
         md += benchmark_section(b, assets)
-    sensitivity = [p for p in sorted(sweeps_root.glob("sensitivity_*")) if p.is_dir()]
+    for b in benches:
+        md += hyperparameter_section(b, sweeps_root, assets)
+    # The short exploratory sweeps: one seed per setting, no comparison.
+    sensitivity = [p for p in sorted(sweeps_root.glob("sensitivity_*_short")) if p.is_dir()]
     for folder in sensitivity:
         done = finished(find_runs([folder]))
         if not done:

@@ -75,3 +75,16 @@ def welch_interval(sa: Summary, sb: Summary, level: float = 0.95) -> Difference:
     dof = (va + vb) ** 2 / (va**2 / (sa.n - 1) + vb**2 / (sb.n - 1))
     half = stats.t.ppf(0.5 + level / 2, dof) * se
     return Difference(diff, diff - half, diff + half)
+
+
+def verdict(d: Difference, metric: str) -> str:
+    """What a difference a - b says of a: "better", "worse", "no difference shown" (the interval
+    includes 0), "no difference" (every run of both has the same value) or "" (no interval: fewer
+    than two seeds on a side)."""
+    if math.isnan(d.low):
+        return ""
+    if d.low == d.high == d.diff == 0:
+        return "no difference"
+    if d.low <= 0 <= d.high:
+        return "no difference shown"
+    return "better" if (d.diff < 0) == lower_is_better(metric) else "worse"
