@@ -102,6 +102,7 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
         ("ctrl_c", "true", "mmagan"),
         ("sigint_between_d_and_g", "true", "mmagan"),
         ("kill_after_periodic_checkpoint", "true", "mmagan"),
+        ("last_ckpt_cut_in_half", "true", "mmagan"),
         ("ctrl_c", "false", "mmagan"),
         # tau near 1 keeps the relative hinge active, so its running means steer G
         ("kill_after_periodic_checkpoint", "true", "mmagan_balanced_relative model.objective.tau=0.99"),
@@ -142,6 +143,14 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
         last = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=True)
         assert last["global_step"] == 2 * 14  # G's step of that iteration was taken before stopping
         resume = []
+    elif how == "last_ckpt_cut_in_half":  # killed while writing last.ckpt: the resume falls back
+        first.trainer.callbacks.append(StopAt(17, RuntimeError("killed")))
+        with pytest.raises(RuntimeError):
+            first.trainer.fit(first.module, datamodule=first.datamodule)
+        last = tmp_path / "cut" / "checkpoints" / "last.ckpt"
+        last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+        newest = tmp_path / "cut" / "checkpoints" / "iter0000010.ckpt"
+        resume = []
     else:  # the process dies without a word: only the periodic checkpoint at iteration 10 is left
         first.trainer.callbacks.append(StopAt(17, RuntimeError("killed")))
         with pytest.raises(RuntimeError):
@@ -151,6 +160,8 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
 
     second = build(make_cfg(*exact, "iterations=25", *resume, run_dir=tmp_path / "cut"))
     assert second.ckpt_path is not None
+    if how == "last_ckpt_cut_in_half":
+        assert second.ckpt_path == str(newest)
     second.trainer.fit(second.module, datamodule=second.datamodule, ckpt_path=second.ckpt_path)
     assert second.module.iteration == 25
     a, b = _weights(straight.module), _weights(second.module)
@@ -230,3 +241,60 @@ def test_a_checkpoint_knows_its_run_folder_and_a_copied_one_has_none(ema_run, tm
     copied.parent.mkdir()
     shutil.copy(run.last_checkpoint, copied)
     assert RunFolder.of_checkpoint(copied) is None
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_files_and_names_the_path(
+    make_cfg, tmp_path, monkeypatch
+):
+    """The checkpoint after iteration 4 meets ENOSPC: the run stops with an OutputError naming the
+    file, and last.ckpt and metrics.json are still the complete ones written before."""
+    import errno
+    import json
+
+    from mmagan.errors import OutputError
+    from mmagan.runs import checkpoint_io
+
+    run = build(
+        make_cfg("iterations=8", "callbacks.checkpoint.every_n_iterations=2", "trainer.val_check_interval=2")
+    )
+    saves, real_save = [], torch.save
+
+    def save_until_the_disk_fills(obj, f, *args, **kwargs):
+        if run.module.iteration >= 4:
+            real_save(obj, f, *args, **kwargs)  # the bytes begin to land, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        saves.append(run.module.iteration)
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_io.torch, "save", save_until_the_disk_fills)
+    with pytest.raises(
+        OutputError, match=r"cannot write .*checkpoints/iter0000004\.ckpt: No space left on device; nothing"
+    ):
+        run.trainer.fit(run.module, datamodule=run.datamodule)
+    last = torch.load(run.run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 2 * 2 and saves == [2, 2]  # iteration 2's periodic and last checkpoints
+    json.loads((run.run_dir / "metrics.json").read_text())  # complete JSON, not half a file
+    assert not list((run.run_dir / "checkpoints").glob(".*tmp*"))  # no temporary file left behind
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path):
+    import errno
+
+    from mmagan.errors import OutputError
+    from mmagan.runs.files import atomic_write
+
+    target = tmp_path / "metrics.json"
+    target.write_text("old\n")
+
+    def fill(tmp):
+        tmp.write_text("new, then the disk")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(
+        OutputError, match=r"cannot write .*metrics\.json: No space left on device; the previous"
+    ):
+        atomic_write(target, fill)
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    with pytest.raises(OSError, match="boom") as caught:  # other failures are not relabelled
+        atomic_write(target, lambda tmp: (_ for _ in ()).throw(OSError(errno.EIO, "boom")))
+    assert not isinstance(caught.value, OutputError)

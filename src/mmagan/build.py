@@ -30,7 +30,8 @@ from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import nets_for
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.objectives import build_objective
-from mmagan.runs.checkpoints import check_resume
+from mmagan.runs.checkpoint_io import AtomicCheckpointIO
+from mmagan.runs.checkpoints import check_resume, readable_or_newest
 from mmagan.runs.output_dir import prepare_output_dir
 from mmagan.runs.run_folder import RunFolder
 
@@ -172,6 +173,7 @@ def checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
             return None
         log.info("resuming from this folder's %s", last)
         path = str(last)
+    path = str(readable_or_newest(path))
     for line in check_resume(path, resolved(cfg)):
         log.warning("changed since the checkpoint: %s", line)
     return path
@@ -258,7 +260,7 @@ def build(cfg: DictConfig) -> Run:
         logger=loggers or False,
         default_root_dir=run_dir,
         enable_progress_bar=cfg.callbacks.progress_bar.refresh_rate > 0,
-        plugins=cluster_plugins(),
+        plugins=[*cluster_plugins(), AtomicCheckpointIO()],
         # The training loader splits each epoch's order between DDP ranks itself (resumable).
         use_distributed_sampler=False,
     )

@@ -8,6 +8,7 @@ same description, a few MB.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from mmagan.nets import nets_for
 from mmagan.objectives import Objective, build_objective
 from mmagan.runs.files import atomic_write
 from mmagan.sampler import Sampler, as_shape
+
+log = logging.getLogger("mmagan")
 
 GENERATOR_FORMAT = "mmagan-generator/1"
 
@@ -54,12 +57,37 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch's unpickler fails on foreign bytes with any of a dozen types
         reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        raise CheckpointError(
+        raise UnreadableCheckpointError(
             f"{path} is not a readable checkpoint (truncated or another format: {reason})"
         ) from e
     if not isinstance(ckpt, dict) or not ("mmagan" in ckpt or GENERATOR_FORMAT == ckpt.get("format")):
         raise CheckpointError(f"{path} is not an mmagan checkpoint (no mmagan description inside)")
     return ckpt
+
+
+class UnreadableCheckpointError(CheckpointError):
+    """The file's bytes do not load: cut short by a kill or a full disk, or not a checkpoint."""
+
+
+def readable_or_newest(chosen: str | Path) -> Path:
+    """`chosen` where it loads; else the newest (by modification time) checkpoint beside it that
+    does, with one warning naming both, so that a job killed while writing last.ckpt resumes from
+    the checkpoint before. CheckpointError when none of them loads."""
+    chosen = Path(chosen)
+    try:
+        read_checkpoint(chosen)
+        return chosen
+    except UnreadableCheckpointError as e:
+        failure = e
+    siblings = [p for p in chosen.parent.glob("*.ckpt") if p.name != chosen.name and p.is_file()]
+    for candidate in sorted(siblings, key=lambda p: p.stat().st_mtime_ns, reverse=True):
+        try:
+            read_checkpoint(candidate)
+        except UnreadableCheckpointError:
+            continue
+        log.warning("%s; resuming from %s, the newest readable checkpoint beside it", failure, candidate.name)
+        return candidate
+    raise CheckpointError(f"{failure}; no other checkpoint in {chosen.parent} is readable either")
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:

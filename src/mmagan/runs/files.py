@@ -7,6 +7,7 @@ half of one, and a crash leaves the last complete version.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -14,18 +15,41 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from mmagan.errors import OutputError
+
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """Call `write(tmp)` for a temporary file beside `path`, then rename it to `path`."""
+    """Call `write(tmp)` for a temporary file beside `path`, flush it to the disk, then rename it to
+    `path`: a crash or a full disk at any moment leaves the old file or the new one, never half of
+    one. A write that fails for want of space or permission raises OutputError naming `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)  # the rename itself reaches the disk
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            kept = f"the previous {path.name} is kept" if path.exists() else "nothing was written"
+            raise OutputError(f"cannot write {path}: {e.strerror or e}; {kept}") from e
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as e:  # some file systems cannot fsync a folder; the rename is still atomic
+        if e.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
 
 
 def write_json(path: str | Path, data: dict) -> Path:
