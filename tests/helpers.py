@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
 # Small nets and data so an end-to-end fit takes seconds on 2 cores.
 TINY_MLP = ["net.g_hidden=[32,32]", "net.d_hidden=[32,32]", "net.d_maxout_pieces=2"]
 TINY = [
@@ -79,3 +82,17 @@ def inject_nan_g_loss(monkeypatch, at: int, *, onwards: bool = False) -> None:
         return (loss * float("nan"), terms) if bad else (loss, terms)
 
     monkeypatch.setattr(MMAGANObjective, "g_loss", g_loss)
+
+
+class CountHostReads(TorchDispatchMode):
+    """Counts host reads of tensors: `.item()`, `bool()`, `float()` and `.tolist()` all dispatch to
+    `aten._local_scalar_dense`, on a GPU a round trip that stalls the queue."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.reads += 1
+        return func(*args, **(kwargs or {}))

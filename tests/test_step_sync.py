@@ -7,21 +7,9 @@ Counted here on the CPU over whole batches (step, optimizer steps, EMA, Lightnin
 
 import lightning as L
 import pytest
-import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from helpers import CountHostReads
 
 from mmagan.build import build
-
-
-class CountHostReads(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.reads = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func is torch.ops.aten._local_scalar_dense.default:
-            self.reads += 1
-        return func(*args, **(kwargs or {}))
 
 
 class CountIn(L.Callback):
@@ -48,6 +36,7 @@ QUIET = [
     "trainer.val_check_interval=100",
     "callbacks.checkpoint.every_n_iterations=0",
     "callbacks.sample_snapshots.every_n_iterations=0",
+    "trainer.speed.loss_check_seconds=0",  # the loss guard's timed read, tested in test_loss_guard.py
 ]
 
 
@@ -88,14 +77,14 @@ def test_with_rare_logging_the_losses_are_checked_when_the_ring_comes_round(
     end), so no row is overwritten unread; a run without NaN is not stopped by the check."""
     from helpers import inject_nan_g_loss
 
-    from mmagan import gan_module
+    from mmagan import loss_guard
     from mmagan.errors import NonFiniteLossError
 
-    monkeypatch.setattr(gan_module, "LOSS_RING_ROWS", 4)
+    monkeypatch.setattr(loss_guard, "LOSS_RING_ROWS", 4)
     if nan_at is not None:
         inject_nan_g_loss(monkeypatch, at=nan_at)
     run = build(make_cfg(*QUIET, "iterations=12", "trainer.log_every_n_steps=100"))
-    assert len(run.module._loss_ring) == 4
+    assert len(run.module.loss_guard.ring) == 4
     counter = CountIn([1, 2, 3, 4, 5, 6])
     run.trainer.callbacks.insert(0, counter)
     if nan_at is None:

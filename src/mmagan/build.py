@@ -102,6 +102,7 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
         pl_interval=cfg.pl.interval,
         pl_batch_shrink=cfg.pl.batch_shrink,
         pl_decay=cfg.pl.decay,
+        loss_check_seconds=fast.loss_check_seconds,
     )
     return module, datamodule
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from mmagan import __version__
-from mmagan.errors import NonFiniteLossError
+from mmagan.loss_guard import LossGuard
 from mmagan.objectives.base import Objective
 from mmagan.objectives.path_length import path_length_penalty
 from mmagan.objectives.r1 import r1_penalty
@@ -26,8 +26,6 @@ from mmagan.objectives.r1 import r1_penalty
 log = logging.getLogger("mmagan")
 
 OPTIMIZER_IMPLS = ("fused", "foreach", "single")
-# Iterations between loss checks when logging is rarer (a host read every 1,024 iterations).
-LOSS_RING_ROWS = 1024
 
 
 class GANModule(L.LightningModule):
@@ -70,6 +68,7 @@ class GANModule(L.LightningModule):
         pl_interval: int = 4,
         pl_batch_shrink: int = 2,
         pl_decay: float = 0.01,
+        loss_check_seconds: float = 2.0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -103,13 +102,8 @@ class GANModule(L.LightningModule):
         self.register_buffer(
             "eval_latents", torch.randn(eval_samples, latent_dim, generator=g), persistent=False
         )
-        # Device-side loss check: each iteration's two losses go to a ring (one copy, no host read);
-        # the rows since the last check are read where a run may stop (`check_finite`). The ring
-        # holds `log_every` rows, at most LOSS_RING_ROWS; it is checked at log steps and whenever it
-        # comes round, so no row is overwritten before it was read.
-        rows = min(self.log_every, LOSS_RING_ROWS)
-        self.register_buffer("_loss_ring", torch.zeros(rows, 2), persistent=False)
-        self._checked_until = 0
+        # The losses' finiteness, checked on the device's ring at log steps and every few seconds.
+        self.loss_guard = LossGuard(self.log_every, loss_check_seconds)
         self._rng_to_restore: dict | None = None
         self._ema_lists: tuple[list[Tensor], ...] | None = None
         self._direct_calls = False
@@ -245,7 +239,7 @@ class GANModule(L.LightningModule):
     def on_train_start(self) -> None:
         self._direct_calls = self._lightning_dispatch_idle()
         self._frozen_while = self._other_parameters()
-        self._checked_until = self.iteration
+        self.loss_guard.start(self.iteration)
         # A resumed run continues the random stream where the checkpointed run was: the latents
         # and flips after resuming are those of an uninterrupted run.
         if self._rng_to_restore is not None:
@@ -316,10 +310,8 @@ class GANModule(L.LightningModule):
             self._step(opt_g)
 
         self._update_ema()
-        # The iteration's losses to its row of the ring, for check_finite: a copy, no host read.
-        ring = self._loss_ring
-        torch.stack([loss_d.detach(), loss_g.detach()], out=ring[done % len(ring)])
-        if log_now or done % len(ring) == 0:
+        self.loss_guard.record(done, loss_d, loss_g)
+        if self.loss_guard.due(done, log_now):
             self.check_finite()
         if log_now:
             losses = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
@@ -372,24 +364,9 @@ class GANModule(L.LightningModule):
         torch._foreach_copy_(ema_buffers, buffers)
 
     def check_finite(self) -> None:
-        """Raise NonFiniteLossError if a loss went NaN or infinite since the last check. Called at
-        log steps, validation, checkpoints and the end: the one host read of the check."""
-        done = self.iteration
-        start = max(self._checked_until, done - len(self._loss_ring))
-        if done <= start:
-            return
-        iterations = torch.arange(start + 1, done + 1, device=self._loss_ring.device)
-        rows = self._loss_ring[iterations % len(self._loss_ring)]
-        bad = ~torch.isfinite(rows).all(dim=1)
-        if bool(bad.any()):
-            first = int(bad.nonzero()[0])
-            loss_d, loss_g = rows[first].tolist()
-            raise NonFiniteLossError(
-                f"non-finite loss at iteration {int(iterations[first])} (seen at iteration {done}): "
-                f"loss_d={loss_d:.4g}, loss_g={loss_g:.4g}; "
-                "no checkpoint of this state was written, the last one before it is kept"
-            )
-        self._checked_until = done
+        """Raise NonFiniteLossError if a loss went NaN or infinite since the last check (LossGuard).
+        Called where the loss guard is due, at validation, checkpoints and the end."""
+        self.loss_guard.check(self.iteration)
 
     # ------------------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

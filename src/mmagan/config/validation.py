@@ -164,7 +164,16 @@ def validate_data(cfg: DictConfig) -> None:
     check(cfg, "eval.seed", int_at_least(0), "an integer >= 0")
 
 
-SPEED_KEYS = {"optimizer", "channels_last", "tf32", "compile", "compile_mode", "device_data", "threads"}
+SPEED_KEYS = {
+    "optimizer",
+    "channels_last",
+    "tf32",
+    "compile",
+    "compile_mode",
+    "device_data",
+    "threads",
+    "loss_check_seconds",
+}
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -178,6 +187,7 @@ def validate_speed(cfg: DictConfig) -> None:
         check(cfg, s + key, lambda v: isinstance(v, bool), "true or false")
     check(cfg, s + "compile_mode", one_of(COMPILE_MODES), f"one of {list(COMPILE_MODES)}")
     check(cfg, s + "threads", lambda v: v == "auto" or (_is_int(v) and v >= 1), "'auto' or an integer >= 1")
+    check(cfg, s + "loss_check_seconds", lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0")
 
 
 def validate_trainer(cfg: DictConfig) -> None:
