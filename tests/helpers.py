@@ -96,3 +96,18 @@ class CountHostReads(TorchDispatchMode):
         if func is torch.ops.aten._local_scalar_dense.default:
             self.reads += 1
         return func(*args, **(kwargs or {}))
+
+
+# .ci/run names the services CI must have (MMAGAN_REQUIRED_SERVICES=slurm,browser): there a test
+# that cannot reach one fails; elsewhere it skips with its reason.
+REQUIRED_SERVICES = "MMAGAN_REQUIRED_SERVICES"
+
+
+def skip_unless_required(service: str, reason: str) -> None:
+    """Skip the test for want of `service`, or fail it where the environment requires the service."""
+    import pytest
+
+    required = {s.strip() for s in os.environ.get(REQUIRED_SERVICES, "").split(",") if s.strip()}
+    if service in required:
+        pytest.fail(f"{service} is required here ({REQUIRED_SERVICES}) but unavailable: {reason}")
+    pytest.skip(reason)

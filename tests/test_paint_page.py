@@ -11,6 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from helpers import skip_unless_required
 from PIL import Image
 
 from mmagan.inspect.gallery import pixel_features
@@ -209,7 +210,9 @@ def _browser(playwright):
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        pytest.skip("no chromium on this machine (Debian: apt-get install chromium); .ci/run installs it")
+        skip_unless_required(
+            "browser", "no chromium on this machine (Debian: apt-get install chromium); .ci/run installs it"
+        )
     try:
         return playwright.chromium.launch(
             executable_path=executable,
@@ -217,12 +220,15 @@ def _browser(playwright):
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
         )  # fmt: skip
     except Exception as e:  # noqa: BLE001 - any reason the browser cannot start: say it and skip
-        pytest.skip(f"chromium did not start: {str(e).splitlines()[0]}")
+        skip_unless_required("browser", f"chromium did not start: {str(e).splitlines()[0]}")
 
 
 @pytest.mark.slow
 def test_a_stroke_in_the_browser_changes_the_image_inside_its_reach_only(served, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        skip_unless_required("browser", "playwright is not installed")
     with sync_api.sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import skip_unless_required
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,9 @@ def slurm_env():
         [str(ROOT / "scripts" / "local_slurm.sh"), "start"], capture_output=True, text=True
     )
     if started.returncode != 0:
-        pytest.skip(f"no SLURM cluster here and local_slurm.sh could not start one: {started.stdout[-300:]}")
+        skip_unless_required(
+            "slurm", f"no SLURM cluster here and local_slurm.sh could not start one: {started.stdout[-300:]}"
+        )
     return {**os.environ, "SLURM_CONF": str(SLURM_DIR / "slurm.conf"),
             "PATH": f"{SLURM_DIR / 'bin'}:{os.environ['PATH']}"}  # fmt: skip
 
