@@ -43,10 +43,11 @@ QUIET = [
 @pytest.mark.parametrize("ema", [False, True])
 @pytest.mark.parametrize(
     "model",
-    ["gan", "dcgan", "wgan_gp", "mmagan", "mmagan_balanced_relative", "mmagan_smooth", "mmagan_entropy"],
+    ["gan", "dcgan", "wgan_gp", "mmagan", "mmagan_balanced_relative", "mmagan_smooth", "mmagan_entropy"]
+    + ["dcgan ms.weight=1"],
 )
 def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):
-    run = build(make_cfg(f"model={model}", f"model.ema.enabled={str(ema).lower()}", *QUIET))
+    run = build(make_cfg(*f"model={model}".split(), f"model.ema.enabled={str(ema).lower()}", *QUIET))
     # iterations 0-based: 4 and 9 log ((i + 1) % 5 == 0, and the last); the others must not read
     counter = CountIn([1, 2, 3, 4, 5, 6, 7])
     run.trainer.callbacks.insert(0, counter)

@@ -30,6 +30,7 @@ from mmagan.metrics.weights import alexnet_weights
 from mmagan.nets import nets_for
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.objectives import build_objective
+from mmagan.regularizers import build_regularizers
 from mmagan.runs.checkpoint_io import AtomicCheckpointIO
 from mmagan.runs.checkpoints import check_resume, readable_or_newest
 from mmagan.runs.output_dir import prepare_output_dir
@@ -103,6 +104,7 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
         pl_batch_shrink=cfg.pl.batch_shrink,
         pl_decay=cfg.pl.decay,
         loss_check_seconds=fast.loss_check_seconds,
+        g_regularizers=build_regularizers(cfg),
     )
     return module, datamodule
 

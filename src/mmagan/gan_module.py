@@ -22,6 +22,7 @@ from mmagan.loss_guard import LossGuard
 from mmagan.objectives.base import Objective
 from mmagan.objectives.path_length import path_length_penalty
 from mmagan.objectives.r1 import r1_penalty
+from mmagan.regularizers import GRegularizer
 
 log = logging.getLogger("mmagan")
 
@@ -69,6 +70,7 @@ class GANModule(L.LightningModule):
         pl_batch_shrink: int = 2,
         pl_decay: float = 0.01,
         loss_check_seconds: float = 2.0,
+        g_regularizers: Sequence[GRegularizer] = (),
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -104,6 +106,7 @@ class GANModule(L.LightningModule):
         )
         # The losses' finiteness, checked on the device's ring at log steps and every few seconds.
         self.loss_guard = LossGuard(self.log_every, loss_check_seconds)
+        self.g_regularizers = list(g_regularizers)
         self._rng_to_restore: dict | None = None
         self._ema_lists: tuple[list[Tensor], ...] | None = None
         self._direct_calls = False
@@ -295,10 +298,14 @@ class GANModule(L.LightningModule):
             # The same latents as the last D step, now with gradient (see the method spec). The
             # diversity batch is a second G pass, never concatenated with the first: with batch norm
             # in G, each pass is normalised by its own statistics, as the method specifies.
-            fake_logits = judge(G(z))
+            fake = G(z)
+            fake_logits = judge(fake)
             m = obj.diversity_batch_size
             div_logits = judge(G(self.sample_latents(m))) if m > 0 else None
             loss_g, g_terms = obj.g_loss(fake_logits, div_logits)
+            for regularizer in self.g_regularizers:
+                penalty, terms = regularizer(G, z, fake)
+                loss_g, g_terms = loss_g + penalty, {**g_terms, **terms}
             if self.pl_weight > 0 and done % self.pl_interval == 0:  # lazy: weighted by the interval
                 pl_z = z[: max(1, z.shape[0] // self.pl_batch_shrink)]
                 penalty, new_mean, _ = path_length_penalty(G, pl_z, self.pl_mean, self.pl_decay)

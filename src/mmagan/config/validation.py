@@ -155,6 +155,25 @@ def validate_r1(cfg: DictConfig) -> None:
             )
 
 
+def validate_regularizers(cfg: DictConfig) -> None:
+    """Each registered G regulariser's block: its keys, its checks, and the batch it needs."""
+    from mmagan.objectives import build_objective
+    from mmagan.regularizers import REGULARIZERS
+
+    for name, cls in REGULARIZERS.items():
+        if OmegaConf.select(cfg, name) is None:
+            continue
+        _unknown_keys(cfg, name, set(cls.checks))
+        run_checks(cfg, f"{name}.", cls.checks)
+        # G's step reuses the last D step's latents: one of the d_steps slices of the batch
+        per_step = cfg.data.batch_size // build_objective(**cfg.model.objective).d_steps
+        if cls.enabled(_get(cfg, name)) and per_step < cls.min_batch:
+            raise ConfigError(
+                f"{name}.weight={_get(cfg, name).weight} needs at least {cls.min_batch} samples per G step, "
+                f"but data.batch_size={cfg.data.batch_size} gives {per_step}; raise data.batch_size"
+            )
+
+
 def validate_data(cfg: DictConfig) -> None:
     name = check(cfg, "data.name", one_of(DATASETS), f"one of {sorted(DATASETS)}")
     run_checks(cfg, "data.", DATASETS[name].checks)  # the data set's own, declared beside its code
@@ -270,6 +289,7 @@ def validate_config(cfg: DictConfig) -> None:
     validate_model(cfg)
     validate_r1(cfg)
     validate_pl(cfg)
+    validate_regularizers(cfg)
     validate_trainer(cfg)
     validate_callbacks(cfg)
     validate_logger(cfg)
