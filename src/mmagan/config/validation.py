@@ -97,10 +97,17 @@ def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
     if kind.keys is not None:
         _unknown_keys(cfg, "net", set(kind.keys))
     run_checks(cfg, "net.", kind.checks)
-    if name == "dcgan" and cfg.net.d_norm == "batch" and cfg.model.objective.name == "wgan_gp":
+    objective = cfg.model.objective.name
+    per_sample = not OBJECTIVES[objective].d_batch_norm_ok  # a per-sample D regulariser (a gradient penalty)
+    if per_sample and cfg.net.get("d_norm") == "batch":
         raise ConfigError(
-            "net.d_norm='batch' is invalid with model.objective.name='wgan_gp': the gradient penalty "
+            f"net.d_norm='batch' is invalid with model.objective.name={objective!r}: its gradient penalty "
             "is per sample, so the critic must not use batch norm; use auto, layer or none"
+        )
+    if per_sample and cfg.net.get("d_minibatch", "none") != "none":
+        raise ConfigError(
+            f"net.d_minibatch={cfg.net.d_minibatch!r} is invalid with model.objective.name={objective!r}: "
+            "its gradient penalty is per sample, and a minibatch layer mixes the samples of a batch; use none"
         )
     if name == "stylegan":
         from mmagan.nets.stylegan import num_style_layers

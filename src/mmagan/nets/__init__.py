@@ -12,7 +12,8 @@ from torch import nn
 from mmagan.checks import Checks, one_of
 from mmagan.nets.dcgan import DCGAN_CHECKS, DCGANDiscriminator, DCGANGenerator
 from mmagan.nets.init import dcgan_init
-from mmagan.nets.mlp import MLP_CHECKS, MLPDiscriminator, MLPGenerator
+from mmagan.nets.minibatch import minibatch_layer
+from mmagan.nets.mlp import MINIBATCH_CHECKS, MLP_CHECKS, MLPDiscriminator, MLPGenerator
 from mmagan.nets.residual_d import ResidualDiscriminator
 from mmagan.nets.stylegan import RESOLUTIONS as STYLE_RESOLUTIONS
 from mmagan.nets.stylegan import STYLEGAN_CHECKS, StyleGenerator
@@ -67,9 +68,19 @@ def _square_image(resolutions: tuple[int, ...]):
 INIT_CHECK = {"init": (one_of(INITS), f"one of {list(INITS)}")}
 
 
+def _minibatch(cfg: Any):
+    """net.d_minibatch as a layer factory for D's last hidden width; None for none (and for
+    checkpoints from before the option)."""
+    kind = cfg.get("d_minibatch", "none")
+    if kind == "none":
+        return None
+    kernels, dim = cfg.get("d_minibatch_kernels", 100), cfg.get("d_minibatch_kernel_dim", 5)
+    return lambda width: minibatch_layer(kind, width, kernels, dim)
+
+
 @register_net(
     "dcgan",
-    {**DCGAN_CHECKS, **INIT_CHECK},
+    {**DCGAN_CHECKS, **MINIBATCH_CHECKS, **INIT_CHECK},
     _square_image(RESOLUTIONS),
     f"square images of resolution {RESOLUTIONS}",
 )
@@ -79,15 +90,19 @@ def _dcgan(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_o
     channels, resolution = sample_shape[0], sample_shape[-1]
     d_norm = cfg.d_norm if cfg.d_norm != "auto" else ("batch" if d_batch_norm_ok else "none")
     g = DCGANGenerator(cfg.latent_dim, resolution, channels, cfg.g_width, cfg.max_mult)
-    d = DCGANDiscriminator(resolution, channels * packing, cfg.d_width, num_heads, d_norm, cfg.max_mult)
+    d = DCGANDiscriminator(
+        resolution, channels * packing, cfg.d_width, num_heads, d_norm, cfg.max_mult, _minibatch(cfg)
+    )
     return _initialised(cfg, g, d)
 
 
-@register_net("mlp", {**MLP_CHECKS, **INIT_CHECK}, lambda shape: len(shape) == 1, "vector data")
+@register_net(
+    "mlp", {**MLP_CHECKS, **MINIBATCH_CHECKS, **INIT_CHECK}, lambda shape: len(shape) == 1, "vector data"
+)
 def _mlp(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool, packing: int):
     dim = sample_shape[0]
     g = MLPGenerator(cfg.latent_dim, dim, list(cfg.g_hidden), cfg.g_batch_norm)
-    d = MLPDiscriminator(dim * packing, list(cfg.d_hidden), cfg.d_maxout_pieces, num_heads)
+    d = MLPDiscriminator(dim * packing, list(cfg.d_hidden), cfg.d_maxout_pieces, num_heads, _minibatch(cfg))
     return _initialised(cfg, g, d)
 
 

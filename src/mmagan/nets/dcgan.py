@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from torch import Tensor, nn
 
@@ -68,7 +69,8 @@ def _norm2d(kind: str, channels: int) -> nn.Module:
 
 
 class DCGANDiscriminator(nn.Module):
-    """Strided convolutions down to 4x4, then a linear layer with `out_features` logits (K heads)."""
+    """Strided convolutions down to 4x4, an optional minibatch layer, then a linear layer with
+    `out_features` logits (K heads)."""
 
     def __init__(
         self,
@@ -78,6 +80,7 @@ class DCGANDiscriminator(nn.Module):
         out_features: int = 1,
         norm: str = "batch",
         max_mult: int = 8,
+        minibatch: Callable[[int], nn.Module] | None = None,
     ) -> None:
         super().__init__()
         n = _levels(resolution)
@@ -90,7 +93,9 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(ch[-1] * 4 * 4, out_features)
+        # On the flattened 4x4 features (nets.minibatch); an identity without one.
+        self.minibatch = minibatch(ch[-1] * 4 * 4) if minibatch is not None else nn.Identity()
+        self.head = nn.Linear(getattr(self.minibatch, "out_features", ch[-1] * 4 * 4), out_features)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x).flatten(1))
+        return self.head(self.minibatch(self.features(x).flatten(1)))

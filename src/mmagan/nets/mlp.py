@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
-from mmagan.checks import Checks, int_at_least
+from mmagan.checks import Checks, int_at_least, one_of
+from mmagan.nets.minibatch import D_MINIBATCH
 
 _POSITIVE_INTS = (
     lambda v: len(v) >= 1 and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in v),
@@ -18,6 +19,12 @@ MLP_CHECKS: Checks = {
     "d_hidden": _POSITIVE_INTS,
     "g_batch_norm": (lambda v: isinstance(v, bool), "true or false"),
     "d_maxout_pieces": (int_at_least(1), "an integer >= 1"),
+}
+#: net.<key> checks of D's minibatch layer (net=mlp and net=dcgan).
+MINIBATCH_CHECKS: Checks = {
+    "d_minibatch": (one_of(D_MINIBATCH), f"one of {list(D_MINIBATCH)}"),
+    "d_minibatch_kernels": (int_at_least(1), "an integer >= 1"),
+    "d_minibatch_kernel_dim": (int_at_least(1), "an integer >= 1"),
 }
 
 
@@ -58,10 +65,16 @@ class Maxout(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """Maxout layers (plain LeakyReLU layers when pieces == 1), then a linear layer with K logits."""
+    """Maxout layers (plain LeakyReLU layers when pieces == 1), an optional minibatch layer, then a
+    linear layer with K logits."""
 
     def __init__(
-        self, in_dim: int = 2, hidden: Sequence[int] = (200,) * 3, pieces: int = 5, out_features: int = 1
+        self,
+        in_dim: int = 2,
+        hidden: Sequence[int] = (200,) * 3,
+        pieces: int = 5,
+        out_features: int = 1,
+        minibatch: Callable[[int], nn.Module] | None = None,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -70,7 +83,9 @@ class MLPDiscriminator(nn.Module):
             layers += [Maxout(d, h, pieces)] if pieces > 1 else [nn.Linear(d, h), nn.LeakyReLU(0.2, True)]
             d = h
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(d, out_features)
+        # Built for the last hidden width (nets.minibatch); an identity without one.
+        self.minibatch = minibatch(d) if minibatch is not None else nn.Identity()
+        self.head = nn.Linear(getattr(self.minibatch, "out_features", d), out_features)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
+        return self.head(self.minibatch(self.features(x)))
