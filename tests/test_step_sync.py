@@ -44,7 +44,12 @@ QUIET = [
 @pytest.mark.parametrize(
     "model",
     ["gan", "dcgan", "wgan_gp", "mmagan", "mmagan_balanced_relative", "mmagan_smooth", "mmagan_entropy"]
-    + ["dcgan ms.weight=1", "gan net.d_minibatch=discrimination", "mmagan net.d_minibatch=stddev"],
+    + [
+        "dcgan ms.weight=1",
+        "gan net.d_minibatch=discrimination",
+        "mmagan net.d_minibatch=stddev",
+        "unrolled",
+    ],
 )
 def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):
     run = build(make_cfg(*f"model={model}".split(), f"model.ema.enabled={str(ema).lower()}", *QUIET))

@@ -299,9 +299,10 @@ class GANModule(L.LightningModule):
             # diversity batch is a second G pass, never concatenated with the first: with batch norm
             # in G, each pass is normalised by its own statistics, as the method specifies.
             fake = G(z)
-            fake_logits = judge(fake)
+            g_judge = obj.g_judge(D, judge, real_chunk, fake)
+            fake_logits = g_judge(fake)
             m = obj.diversity_batch_size
-            div_logits = judge(G(self.sample_latents(m))) if m > 0 else None
+            div_logits = g_judge(G(self.sample_latents(m))) if m > 0 else None
             loss_g, g_terms = obj.g_loss(fake_logits, div_logits)
             for regularizer in self.g_regularizers:
                 penalty, terms = regularizer(G, z, fake)

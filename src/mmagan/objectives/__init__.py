@@ -10,6 +10,7 @@ from mmagan.objectives.dcgan import DCGANObjective
 from mmagan.objectives.gan import GANObjective
 from mmagan.objectives.mmagan import MMAGANObjective
 from mmagan.objectives.pacgan import PacGANObjective
+from mmagan.objectives.unrolled import UnrolledObjective
 from mmagan.objectives.wgan_gp import WGANGPObjective
 from mmagan.registry import Registry
 
@@ -23,7 +24,14 @@ def register_objective(cls: type[Objective]) -> type[Objective]:
     return OBJECTIVES.add(cls.name, cls)
 
 
-for _cls in (GANObjective, DCGANObjective, WGANGPObjective, MMAGANObjective, PacGANObjective):
+for _cls in (
+    GANObjective,
+    DCGANObjective,
+    WGANGPObjective,
+    MMAGANObjective,
+    PacGANObjective,
+    UnrolledObjective,
+):
     register_objective(_cls)
 
 

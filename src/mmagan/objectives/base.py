@@ -57,6 +57,14 @@ class Objective:
         """A term added to the D loss that needs D itself (e.g. a gradient penalty); none by default."""
         return real.new_zeros(()), {}
 
+    def g_judge(
+        self, discriminator: torch.nn.Module, judge: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+    ) -> Callable[[Tensor], Tensor]:
+        """The D that G's loss is taken against, as a function of samples: `judge` (D as it is
+        after this iteration's D step) by default. `real` is the last D step's real batch and
+        `fake` G's samples with gradient, for objectives that look ahead (Unrolled GAN)."""
+        return judge
+
     def g_loss(self, fake_logits: Tensor, div_logits: Tensor | None = None) -> Losses:
         """G's loss on D's logits for fakes (N, K), and for the separate diversity batch where
         `diversity_batch_size` > 0: the loss to minimise and the figures to log."""
