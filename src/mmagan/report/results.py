@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from mmagan.data.toy import MIXTURES
 from mmagan.plots import save_figure
@@ -35,24 +36,36 @@ from mmagan.runs.sweep_jobs import read_metrics
 
 __all__ = ["heads_over_modes", "write_results"]
 
-# protocols.md. Keyed by (data, protocol): a published number is shown only beside runs of the
-# protocol it was measured under.
-PUBLISHED = {
-    ("ring", "full"): {
-        "source": "PacGAN Table 1 (400 epochs, 10 trials)",
-        "rows": {"gan": (6.3, 98.2, 0.45), "pacgan2": (7.9, 95.6, 0.07), "pacgan4": (7.8, 95.9, 0.07)},
-    },
-    ("grid", "full"): {
-        "source": "PacGAN Table 1 (400 epochs, 10 trials)",
-        "rows": {"gan": (17.3, 94.8, 0.70), "pacgan2": (23.8, 91.3, 0.13), "pacgan4": (24.8, 93.6, 0.04)},
-    },
-}
+# Published numbers: one data file (shown in full by docs/protocols.md), each entry beside the runs
+# of its own data and protocol only.
+PUBLISHED_FILE = Path(__file__).with_name("published.yaml")
+
+
+def published(data: str, protocol: str) -> list[dict]:
+    """The published entries measured on `data` under `protocol` (see published.yaml)."""
+    entries = yaml.safe_load(PUBLISHED_FILE.read_text())
+    return [e for e in entries if e["data"] == data and e["protocol"] == protocol]
+
+
+def published_markdown() -> str:
+    """Every published entry as a Markdown table per source and data set (docs/protocols.md shows
+    this block; a test keeps the two equal)."""
+    titles = dict(MIXTURE_METRICS + STACKED_METRICS_ALL)
+    blocks = []
+    for e in yaml.safe_load(PUBLISHED_FILE.read_text()):
+        header = ["method", *(titles[m] for m in e["metrics"])]
+        lines = [[name, *(f"{v:g}" for v in values)] for name, values in e["rows"].items()]
+        blocks.append(f"**{e['data']}**, {e['source']}:\n\n" + markdown_table(header, lines))
+    return "\n\n".join(blocks)
+
+
 MIXTURE_METRICS = [
     ("modes/modes", "modes"),
     ("modes/high_quality_pct", "% high quality"),
     ("modes/reverse_kl", "reverse KL"),
 ]
 STACKED_METRICS = [("modes/modes", "modes (of 1000)"), ("modes/kl", "KL to uniform")]
+STACKED_METRICS_ALL = [("modes/kl", "KL to uniform")]
 
 
 @dataclass
@@ -114,10 +127,11 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row], str]:
     settings = drop_shared_settings(rows)
     rows.sort(key=lambda r: (r.method != "mmagan", r.variant, r.label))
     lines = [[r.label, str(r.seeds), *(mean_se(r.values(m)) for m, _ in columns)] for r in rows]
-    published = PUBLISHED.get((bench.data, bench.protocol))
-    if published:
-        for name, values in published["rows"].items():
-            lines.append([f"{name} (published: {published['source']})", "10", *(f"{v:g}" for v in values)])
+    for entry in published(bench.data, bench.protocol):
+        position = {metric: i for i, metric in enumerate(entry["metrics"])}
+        for name, values in entry["rows"].items():
+            figures = [f"{values[position[m]]:g}" if m in position else "" for m, _ in columns]
+            lines.append([f"{name} (published: {entry['source']})", str(entry.get("trials", "")), *figures])
     header = ["method", "seeds", *(title for _, title in columns)]
     return markdown_table(header, lines), rows, settings
 

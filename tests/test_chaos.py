@@ -1,0 +1,86 @@
+"""A sweep killed with SIGKILL at random moments, some rounds with a job's last.ckpt cut to half its
+bytes, and started again until it exits 0, ends with every job's figures and weights equal, bit
+for bit, to the same sweep run undisturbed. Seeded: a failure reproduces with the same seed."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import TINY, TINY_MLP
+
+SEED = int(os.environ.get("MMAGAN_CHAOS_SEED", "20261203"))
+# Three jobs of 60 iterations with a checkpoint every 5: seconds each, so kills land mid-job.
+SWEEP = [
+    "-m", "+sweep=mmagan_grid", "model.objective.num_heads=2,4,8", "model.objective.lambda_div=0.5",
+    "model.objective.tau=0.5", "seed=0", *TINY, *TINY_MLP, "iterations=60", "data.num_samples=600",
+    "eval.num_samples=250", "trainer.val_check_interval=20", "callbacks.checkpoint.every_n_iterations=5",
+    "model.ema.enabled=true", "model.ema.decay=0.9",
+]  # fmt: skip
+# Wall time, not results: they may differ between an interrupted run and an undisturbed one.
+UNTIMED = ("train_seconds",)
+
+
+def start(cwd: Path) -> subprocess.Popen:
+    exe = Path(sys.executable).with_name("mmagan-train")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(
+        [str(exe), *SWEEP], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the kill reaches every process it started
+    )  # fmt: skip
+
+
+def outcome(cwd: Path) -> dict[str, tuple[dict, dict]]:
+    """Per job: metrics.json without wall times, and the final checkpoint's weights."""
+    sweep = cwd / "outputs" / "sweeps" / "mmagan_grid"
+    jobs = {}
+    for job in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        metrics = {
+            k: v for k, v in json.loads((job / "metrics.json").read_text()).items() if k not in UNTIMED
+        }
+        state = torch.load(job / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+        jobs[job.name] = (metrics, state)
+    return jobs
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_at_random_and_with_cut_checkpoints_ends_as_if_undisturbed(tmp_path):
+    rng = random.Random(SEED)
+    calm, chaos = tmp_path / "calm", tmp_path / "chaos"
+    calm.mkdir(), chaos.mkdir()
+    undisturbed = start(calm)
+    assert undisturbed.wait(timeout=900) == 0, undisturbed.stderr.read().decode()[-3000:]
+
+    rounds, cuts = 0, 0
+    while True:
+        rounds += 1
+        assert rounds <= 40, f"the sweep did not finish in 40 rounds (seed {SEED})"
+        proc = start(chaos)
+        try:
+            proc.wait(timeout=rng.uniform(4.0, 12.0) if rounds <= 8 else 900)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            lasts = sorted((chaos / "outputs" / "sweeps" / "mmagan_grid").glob("*/checkpoints/last.ckpt"))
+            if lasts and rng.random() < 0.5:  # as if killed while writing it
+                victim = rng.choice(lasts)
+                victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+                cuts += 1
+            continue
+        if proc.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert rounds > 1, f"no kill landed before the sweep ended (seed {SEED}): lengthen the jobs"
+
+    expected, got = outcome(calm), outcome(chaos)
+    assert got.keys() == expected.keys() and len(got) == 3
+    for job, (metrics, state) in expected.items():
+        assert got[job][0] == metrics, f"{job}: figures differ (seed {SEED}, {rounds} rounds, {cuts} cut)"
+        for key, value in state.items():
+            assert torch.equal(got[job][1][key], value), f"{job}: {key} differs (seed {SEED})"
