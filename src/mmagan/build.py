@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mmagan.callbacks.from_config import RunParts, callbacks_from_config
 from mmagan.callbacks.metrics_file import MetricsFile
+from mmagan.callbacks.summary import ParameterSummary
 from mmagan.config.validation import validate_config, validate_net
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
@@ -160,7 +161,11 @@ def build_callbacks(
     """The `callbacks` group's callbacks, then metrics.json's writer (last: on Ctrl-C the checkpoint
     is saved before the metrics are written)."""
     parts = RunParts(RunFolder(run_dir), module, datamodule, fidelity)
-    return [*callbacks_from_config(cfg, parts), MetricsFile(parts.run.metrics, run_protocol(cfg, module))]
+    return [
+        ParameterSummary(),
+        *callbacks_from_config(cfg, parts),
+        MetricsFile(parts.run.metrics, run_protocol(cfg, module)),
+    ]
 
 
 def checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:

@@ -4,6 +4,7 @@ repeated deprecation notices. The run's log file (Hydra's <run>/<task>.log) keep
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 from typing import Any
@@ -48,6 +49,13 @@ def quiet_library_noise() -> None:
     logging.captureWarnings(True)
     warnings.simplefilter("once", DeprecationWarning)
     warnings.simplefilter("once", FutureWarning)
+    if "SLURM_JOB_ID" not in os.environ:
+        # Lightning's SLURMEnvironment.detect(), which its checkpoint connector calls at every fit,
+        # warns on any host with SLURM's client tools (a login node) that `srun` is not used; outside
+        # a SLURM job no run is meant to use it. Inside one the warning still shows.
+        warnings.filterwarnings(
+            "ignore", message=r"The `srun` command is available on your system but is not used"
+        )
     loggers = [
         logging.getLogger(),
         logging.getLogger("lightning.pytorch"),
