@@ -73,3 +73,31 @@ def test_a_regulariser_defined_here_is_picked_up_from_config_and_trains(make_cfg
     run.trainer.fit(run.module, datamodule=run.datamodule)
     assert calls == [50] * 5
     assert math.isfinite(run.module.train_figures["train/sample_norm"])
+
+
+def test_a_remedy_outside_the_objective_is_a_row_of_its_own_in_the_report(tmp_path):
+    import json
+
+    import yaml
+
+    from mmagan.report.tables import build_rows
+    from mmagan.runs.listing import read_run
+
+    def run(name, **extra):
+        folder = tmp_path / name
+        (folder / ".hydra").mkdir(parents=True)
+        cfg = {"seed": 0, "data": {"name": "ring"}, "model": {"objective": {"name": "dcgan"}}, **extra}
+        (folder / ".hydra" / "config.yaml").write_text(yaml.safe_dump(cfg))
+        (folder / "metrics.json").write_text(json.dumps({"finished": 1, "modes/modes": 7.0}))
+        return read_run(folder)
+
+    plain = run("plain", ms={"weight": 0.0, "eps": 1e-5}, net={"d_minibatch": "none"})
+    ms = run("ms", ms={"weight": 1.0, "eps": 1e-5}, net={"d_minibatch": "none"})
+    both = run("both", ms={"weight": 1.0, "eps": 1e-5}, net={"d_minibatch": "discrimination"})
+    assert (plain.params, ms.params, both.params) == (
+        "",
+        "ms.weight=1",
+        "ms.weight=1,net.d_minibatch=discrimination",
+    )
+    labels = sorted(r.label for r in build_rows([plain, ms, both], ["modes/modes"]))
+    assert labels == ["dcgan", "dcgan[ms.weight=1,net.d_minibatch=discrimination]", "dcgan[ms.weight=1]"]

@@ -49,6 +49,7 @@ QUIET = [
         "gan net.d_minibatch=discrimination",
         "mmagan net.d_minibatch=stddev",
         "unrolled",
+        "madgan",
     ],
 )
 def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):

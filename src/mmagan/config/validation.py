@@ -22,7 +22,7 @@ from mmagan.checks import (  # noqa: F401 - check and friends are used from here
 from mmagan.data import DATASETS
 from mmagan.errors import ConfigError
 from mmagan.nets import NETS
-from mmagan.objectives import OBJECTIVES
+from mmagan.objectives import OBJECTIVES, build_objective
 
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
 # Trainer arguments mmagan sets itself, or that manual optimization refuses.
@@ -64,6 +64,15 @@ def validate_objective(cfg: DictConfig) -> None:
 
 def validate_model(cfg: DictConfig) -> None:
     validate_objective(cfg)
+    objective = build_objective(**cfg.model.objective)
+    if objective.num_generators > 1:  # each generator's part of a batch goes through its batch norm
+        per_step = _get(cfg, "data.batch_size") // objective.d_steps
+        if _is_int(per_step) and per_step < 2 * objective.num_generators:
+            raise ConfigError(
+                f"model.objective.num_generators={objective.num_generators} needs at least "
+                f"{2 * objective.num_generators} samples per step (two per generator), but "
+                f"data.batch_size={cfg.data.batch_size} gives {per_step}; raise data.batch_size"
+            )
     positive = lambda v: _is_number(v) and v > 0  # noqa: E731
     check(cfg, "model.optimizer.lr_g", positive, "a number > 0")
     check(cfg, "model.optimizer.lr_d", positive, "a number > 0")
@@ -164,7 +173,6 @@ def validate_r1(cfg: DictConfig) -> None:
 
 def validate_regularizers(cfg: DictConfig) -> None:
     """Each registered G regulariser's block: its keys, its checks, and the batch it needs."""
-    from mmagan.objectives import build_objective
     from mmagan.regularizers import REGULARIZERS
 
     for name, cls in REGULARIZERS.items():

@@ -10,10 +10,12 @@ from typing import Any
 from torch import nn
 
 from mmagan.checks import Checks, one_of
+from mmagan.errors import ConfigError
 from mmagan.nets.dcgan import DCGAN_CHECKS, DCGANDiscriminator, DCGANGenerator
 from mmagan.nets.init import dcgan_init
 from mmagan.nets.minibatch import minibatch_layer
 from mmagan.nets.mlp import MINIBATCH_CHECKS, MLP_CHECKS, MLPDiscriminator, MLPGenerator
+from mmagan.nets.multi_generator import MultiGenerator
 from mmagan.nets.residual_d import ResidualDiscriminator
 from mmagan.nets.stylegan import RESOLUTIONS as STYLE_RESOLUTIONS
 from mmagan.nets.stylegan import STYLEGAN_CHECKS, StyleGenerator
@@ -109,7 +111,16 @@ def _mlp(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok:
 def nets_for(cfg: Any, sample_shape: Sequence[int], objective) -> tuple[nn.Module, nn.Module]:
     """G and D as an objective needs them (its heads, packing, and whether D may batch-normalise):
     the one way training, checkpoints, export and inspection build the nets."""
-    return build_nets(cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing)
+    g, d = build_nets(cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing)
+    if objective.num_generators > 1:
+        more = [build_nets(cfg, sample_shape, 1, True, 1)[0] for _ in range(objective.num_generators - 1)]
+        if objective.share_generators and not hasattr(g, "trunk_and_head"):
+            raise ConfigError(
+                f"model.objective.share=true needs a generator that splits into a trunk and a last layer; "
+                f"net={cfg.name} does not: set model.objective.share=false"
+            )
+        g = MultiGenerator([g, *more], share=objective.share_generators)
+    return g, d
 
 
 @register_net(

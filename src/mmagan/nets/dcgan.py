@@ -57,6 +57,11 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         return self.main(z.view(z.shape[0], self.latent_dim, 1, 1))
 
+    def trunk_and_head(self) -> tuple[nn.Module, nn.Module]:
+        """Every layer but the last transposed convolution, and that layer with its tanh (MAD-GAN's
+        shared generators)."""
+        return nn.Sequential(nn.Unflatten(1, (self.latent_dim, 1, 1)), *self.main[:-2]), self.main[-2:]
+
 
 def _norm2d(kind: str, channels: int) -> nn.Module:
     if kind == "batch":

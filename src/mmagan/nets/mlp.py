@@ -51,6 +51,10 @@ class MLPGenerator(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         return self.main(z)
 
+    def trunk_and_head(self) -> tuple[nn.Module, nn.Module]:
+        """Every layer but the last, and the last (MAD-GAN's shared generators)."""
+        return self.main[:-1], self.main[-1]
+
 
 class Maxout(nn.Module):
     """max over `pieces` affine maps (Goodfellow et al. 2013); torch has no maxout layer."""

@@ -8,6 +8,7 @@ from typing import Any
 from mmagan.objectives.base import Objective
 from mmagan.objectives.dcgan import DCGANObjective
 from mmagan.objectives.gan import GANObjective
+from mmagan.objectives.madgan import MADGANObjective
 from mmagan.objectives.mmagan import MMAGANObjective
 from mmagan.objectives.pacgan import PacGANObjective
 from mmagan.objectives.unrolled import UnrolledObjective
@@ -31,6 +32,7 @@ for _cls in (
     MMAGANObjective,
     PacGANObjective,
     UnrolledObjective,
+    MADGANObjective,
 ):
     register_objective(_cls)
 

@@ -30,6 +30,10 @@ class Objective:
     d_batch_norm_ok: bool = True
     #: Samples D sees at once (PacGAN's m); D's input has this many times the data's channels.
     packing: int = 1
+    #: Generators behind G (MAD-GAN's k; nets.multi_generator): a batch is split among them.
+    num_generators: int = 1
+    #: Whether those generators share every layer but the last.
+    share_generators: bool = False
     #: The checks of this objective's own config parameters (model.objective.<key>), run before
     #: training by config/validation.py: key -> (predicate, what is allowed).
     checks: Checks = {}

@@ -46,11 +46,12 @@ class Row:
 
     @property
     def label(self) -> str:
+        extra = f" + {self.params}" if self.params else ""  # options outside the objective's columns
         if self.method == "mmagan":
             name = f"mmagan[{self.variant}]" if self.variant else "mmagan"
-            return f"{name} {self.settings}" if self.settings_in_label else name
+            return (f"{name} {self.settings}" if self.settings_in_label else name) + extra
         if self.method == "pacgan":
-            return f"pacgan{self.packing}"
+            return f"pacgan{self.packing}{extra}"
         return f"{self.method}[{self.params}]" if self.params else self.method
 
 

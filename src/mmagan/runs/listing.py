@@ -60,6 +60,22 @@ def changed_params(objective) -> str:
     )
 
 
+def remedy_options(cfg) -> str:
+    """The options outside the objective that change what a run trains: enabled generator
+    regularisers (e.g. "ms.weight=1") and D's minibatch layer, as "key=value,..."; "" for none."""
+    from mmagan.regularizers import REGULARIZERS
+
+    chosen = []
+    for name, cls in REGULARIZERS.items():
+        block = OmegaConf.select(cfg, name)
+        if block is not None and cls.enabled(block):
+            chosen.append(f"{name}.weight={block.weight:g}")
+    minibatch = OmegaConf.select(cfg, "net.d_minibatch")
+    if minibatch not in (None, "none"):
+        chosen.append(f"net.d_minibatch={minibatch}")
+    return ",".join(chosen)
+
+
 def mmagan_variant(objective) -> str:
     """The MMA-GAN options a run changed from the paper's (MMAGANObjective.variant), from its config."""
     from mmagan.objectives.mmagan import MMAGANObjective
@@ -94,6 +110,7 @@ def read_run(folder: Path) -> RunRecord:
             record.optimizer = f"Adam lr_g={opt.lr_g:g} lr_d={opt.lr_d:g} betas=({betas})"
         if record.method not in ("pacgan", "mmagan"):  # those two have columns of their own
             record.params = changed_params(objective)
+        record.params = ",".join(p for p in (record.params, remedy_options(cfg)) if p)
         if record.method == "pacgan":
             record.packing = int(objective.get("packing", 2))
         if record.method == "mmagan":
