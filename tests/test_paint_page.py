@@ -275,3 +275,122 @@ def test_the_interpolation_slider_ends_at_each_seed(session):
     middle = session.latent({"seed": 3, "seed2": 5, "t": 0.5})
     torch.testing.assert_close(middle, slerp_rows(a, b, torch.tensor([[0.5]])))
     assert not torch.allclose(middle, a) and not torch.allclose(middle, b)
+
+
+# ------------------------------------------------------------------------------ generated input
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ROUTES = ["/api/paint", "/api/vector", "/api/export"]
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=50)
+    | st.just("x" * 100_000)
+)
+ANY_JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+KEYS = [
+    "layer",
+    "seed",
+    "seed2",
+    "t",
+    "psi",
+    "labels",
+    "palette",
+    "px",
+    "py",
+    "id",
+    "y",
+    "x",
+    "vector",
+    "block",
+]
+# Bodies with the page's own keys, each holding anything: these reach past the first checks.
+PAGE_LIKE = st.fixed_dictionaries(
+    {}, optional={k: ANY_JSON | st.sampled_from(["main.5", "main.2", 3, 0.5, -1]) for k in KEYS}
+)
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module")
+def lenient(session):
+    """A client that returns the server's 500s instead of raising them: the tests count them."""
+    from starlette.testclient import TestClient
+
+    return TestClient(create_app(session), raise_server_exceptions=False)
+
+
+def _still_answers(client) -> None:
+    keep = [[-1] * 8 for _ in range(8)]
+    assert client.post("/api/paint", json={"layer": "main.5", "seed": 1, "labels": keep}).status_code == 200
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES), body=ANY_JSON | PAGE_LIKE)
+def test_arbitrary_json_never_gets_a_server_error(lenient, route, body):
+    import json as json_module
+
+    content = json_module.dumps(body, allow_nan=True).encode()  # NaN and Infinity reach the parser
+    response = lenient.post(route, content=content, headers={"content-type": "application/json"})
+    assert response.status_code < 500, (route, body, response.text[:500])
+    if response.status_code == 400:
+        assert response.json()["error"]
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(ROUTES + ["/api/gallery", "/api/info"]),
+    content=st.binary(max_size=300) | st.just(b"{" * 5000 + b"}" * 5000) | st.just(b"[" * 100_000),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "multipart/form-data; boundary=x", "", "x/y"]
+    ),
+    query=st.dictionaries(st.sampled_from(["layer", "x"]), st.text(max_size=30), max_size=2),
+)
+def test_bytes_content_types_and_queries_never_get_a_server_error(
+    lenient, route, content, content_type, query
+):
+    headers = {"content-type": content_type} if content_type else {}
+    if route in ("/api/gallery", "/api/info"):
+        response = lenient.get(route, params=query)
+    else:
+        response = lenient.post(route, content=content, headers=headers, params=query)
+    assert response.status_code < 500, (route, content[:80], response.text[:500])
+
+
+def test_the_page_answers_a_good_request_after_the_fuzzing_and_under_concurrency(lenient, served):
+    import concurrent.futures
+
+    import httpx
+
+    _still_answers(lenient)
+    keep = [[-1] * 8 for _ in range(8)]
+    good = {"layer": "main.5", "seed": 2, "labels": keep}
+    bad = [
+        b"{",
+        b"[" * 100_000,
+        json.dumps({"layer": "main.5", "seed": float("nan")}, allow_nan=True).encode(),
+    ]
+
+    def call(i: int) -> int:
+        with httpx.Client(base_url=served, timeout=60) as c:
+            if i % 2:
+                return c.post("/api/paint", json=good).status_code
+            return c.post(
+                "/api/paint", content=bad[i % 3], headers={"content-type": "application/json"}
+            ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(call, range(24)))
+    assert all(c < 500 for c in codes) and codes[1::2] == [200] * 12
+    with httpx.Client(base_url=served, timeout=60) as c:
+        assert c.post("/api/paint", json=good).status_code == 200

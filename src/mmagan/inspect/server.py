@@ -283,6 +283,10 @@ async def _json(request: Request) -> dict:
         data = json.loads(body or b"{}")
     except json.JSONDecodeError as e:
         raise BadRequest(f"the body is not JSON ({e.msg} at character {e.pos})") from e
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"the body is not UTF-8 text (byte {e.start}): send JSON") from e
+    except RecursionError as e:
+        raise BadRequest("the body's JSON is nested too deeply") from e
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data
