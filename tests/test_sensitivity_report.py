@@ -16,7 +16,7 @@ from mmagan.report.tables import build_rows
 METRICS = ("modes/modes", "modes/high_quality_pct", "modes/reverse_kl")
 
 
-def make_run(folder, method, seed, metrics, K=8, lam=0.5, tau=0.5, iterations=200, **objective):
+def make_run(folder, method, seed, metrics, K=8, lam=0.5, tau=0.5, iterations=200, data="grid", **objective):
     (folder / ".hydra").mkdir(parents=True)
     objective = {"name": method, **objective}
     if method == "mmagan":
@@ -113,7 +113,7 @@ def test_each_setting_is_compared_with_the_best_baseline_and_the_count_of_interv
     assert on_modes[(8, 0.5, 0.5)] == "no difference shown"  # the baseline's figures, seed for seed
     assert on_modes[(4, 0.5, 0.5)] == "no difference shown"
     sentence = grid_sentence(comparisons, "modes/modes", "modes", baselines(tmp_path)["modes/modes"])
-    assert "of 27 settings, 27 have an interval against gan; 1 shown better, 1 shown worse" in sentence
+    assert "of 27 settings, 27 with an interval against gan; 1 shown better, 1 shown worse" in sentence
     assert "Over the 81 intervals" in sentence and "about 4.0 would exclude 0 by chance" in sentence
     assert "Better: K=16 lambda=1 tau=0.3 (+3.5 [" in sentence
 
@@ -155,9 +155,20 @@ def test_the_results_page_carries_the_study(tmp_path):
     from mmagan.report.results import write_results
 
     study(tmp_path / "sweeps")
+    for seed in range(2):  # the ring's results sweep: one MMA-GAN setting, nothing to study
+        for method in ("gan", "mmagan"):
+            make_run(
+                tmp_path / "sweeps" / "results_ring_medium" / f"{method}{seed}",
+                method,
+                seed,
+                figures(7, seed),
+                data="ring",
+            )
     md = write_results(tmp_path / "sweeps", tmp_path / "docs", "mmagan-report --results sweeps").read_text()
     section = md.split("## MMA-GAN's hyperparameters on grid at 200 iterations")[1]
     assert "### K x lambda x tau" in section and "### K against the number of modes" in section
+    assert "65 finished runs in 31 settings (27 settings of the paper's 27)" in section
+    assert "## MMA-GAN's hyperparameters on ring" not in md  # one setting: no study to show
     assert "Seeds per K: K=1 2, K=4 2, K=8 3, K=16 2, K=32 2." in section
     assert "Seeds per lambda: lambda=0 3, lambda=0.1 2, lambda=0.5 3, lambda=1 2, lambda=5 3." in section
     assets = tmp_path / "docs" / "results"

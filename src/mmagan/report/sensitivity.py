@@ -102,6 +102,19 @@ def compare_settings(
     return out
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def in_paper_grid(key: Key) -> bool:
+    return key[0] in PAPER_K and key[1] in PAPER_LAMBDAS and key[2] in PAPER_TAUS
+
+
+def grid_keys(settings: dict[Key, Setting]) -> list[Key]:
+    """The settings of the paper's 27 that have runs."""
+    return [k for k in settings if in_paper_grid(k)]
+
+
 def grid_comparisons(comparisons: list[Comparison]) -> list[Comparison]:
     """The comparisons of the paper's 27 settings."""
     return [
@@ -128,8 +141,8 @@ def grid_sentence(comparisons: list[Comparison], metric: str, title: str, best: 
 
     untested = len(on) - len(tested)
     head = (
-        f"**{title}**: of {len(on)} settings, {len(tested)} have an interval against {best.label}"
-        + (f" ({untested} have fewer than two seeds)" if untested else "")
+        f"**{title}**: of {_count(len(on), 'setting')}, {len(tested)} with an interval against {best.label}"
+        + (f" ({untested} with fewer than two seeds)" if untested else "")
         + f"; {len(better)} shown better, {len(worse)} shown worse, the rest no difference shown. "
     )
     chance = (
@@ -353,14 +366,16 @@ def sensitivity_section(
 ) -> list[str]:
     """The Markdown of one benchmark's hyperparameter study, its figures written into `assets`."""
     settings = collect_settings(sweeps_root, data, iterations)
-    if not settings:
+    if len(settings) < 2:  # the results sweep's one setting: its table says it all
         return []
     comparisons = compare_settings(settings, baselines, [m for m, _ in metrics])
     md = ["", f"## MMA-GAN's hyperparameters on {data} at {iterations:,} iterations (`{name}`)", ""]
     md += [
-        f"{sum(s.seeds for s in settings.values())} finished runs in {len(settings)} settings, taken from "
-        "every sweep folder that ran a setting at this data and budget. Each setting is compared with "
-        "the best baseline of each metric (95 % interval over seeds, Welch)."
+        f"{_count(sum(s.seeds for s in settings.values()), 'finished run')} in "
+        f"{_count(len(settings), 'setting')} ({_count(len(grid_keys(settings)), 'setting')} of the paper's "
+        f"{len(PAPER_K) * len(PAPER_LAMBDAS) * len(PAPER_TAUS)}), taken from every sweep folder that ran a "
+        "setting at this data and budget. Each setting is compared with the best baseline of each metric "
+        "(95 % interval over seeds, Welch); `n` in a cell is its seed count."
     ]
     grid = grid_comparisons(comparisons)
     if grid:
