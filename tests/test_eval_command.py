@@ -108,3 +108,35 @@ def test_eval_cli_reports_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     out = result.stderr + result.stdout
     assert "checkpoint error: " in out and "none.ckpt is not a file" in out
+
+
+@pytest.mark.parametrize("data", ["ring", "grid"])
+def test_eval_of_a_mixture_checkpoint_gives_the_figures_of_the_runs_last_validation(make_cfg, tmp_path, data):
+    from mmagan.train import train
+
+    run = tmp_path / data
+    # PacGAN's nets (net=mlp: not the tiny ones) for 30 iterations: figures away from 0
+    train(make_cfg(f"data={data}", "net=mlp", "iterations=30", "trainer.val_check_interval=30", run_dir=run))
+    logged = {
+        k: v for k, v in json.loads((run / "metrics.json").read_text()).items() if k.startswith("modes/")
+    }
+    assert {"modes/modes", "modes/high_quality_pct", "modes/reverse_kl", "modes/modes_draw_std"} <= set(
+        logged
+    )
+    assert logged["modes/modes"] > 0 and logged["modes/high_quality_pct"] > 0
+    report = evaluate(compose("eval", [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"]))  # metrics: auto
+    assert report["metrics"] == pytest.approx(logged, rel=1e-6)
+    assert report["protocol"]["modes"]["draws"] == 5 and "resolution" not in report["protocol"]
+    other = evaluate(compose("eval", [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}", "modes.seed=99"]))
+    assert other["protocol"]["modes"]["seed"] == 99 and report["protocol"]["modes"]["seed"] == 1234
+    with pytest.raises(
+        ConfigError, match=rf"metrics \['fid'\] score images; the run's data '{data}' is not images"
+    ):
+        evaluate(compose("eval", [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}", "metrics=[fid]"]))
+
+
+def test_eval_of_a_stacked_digits_checkpoint_counts_its_modes_as_validation_did(trained_run):
+    logged = json.loads((trained_run / "metrics.json").read_text())
+    report = evaluate(eval_cfg(trained_run, "metrics=[modes]"))
+    assert report["metrics"]["modes/modes"] == logged["modes/modes"]
+    assert report["metrics"]["modes/kl"] == pytest.approx(logged["modes/kl"], rel=1e-6)

@@ -17,6 +17,7 @@ from mmagan.config import config_dir
 from mmagan.config.validation import check, int_at_least, validate_fidelity, validate_ppl
 from mmagan.console import quiet_library_noise
 from mmagan.data import training_data
+from mmagan.data.base import EvaluationOffer
 from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.metrics.fidelity import FIDELITY_METRICS, FidelitySettings
 from mmagan.metrics.lpips_diversity import load_lpips
@@ -50,21 +51,59 @@ def generate(sampler: Sampler, n: int, batch_size: int, seed: int) -> torch.Tens
     return torch.cat([quantize(sampler(chunk)) for chunk in chunks])
 
 
-def checked_metrics(cfg: DictConfig) -> list[str]:
-    """The requested metrics, after every eval setting has been checked."""
-    metrics = list(
-        check(
-            cfg,
-            "metrics",
-            lambda v: len(v) > 0 and all(m in METRICS for m in v),
-            f"a non-empty list from {list(METRICS)}",
-        )
+def checked_metrics(cfg: DictConfig) -> list[str] | None:
+    """The requested metrics (None for auto), after every eval setting has been checked."""
+    metrics = check(
+        cfg,
+        "metrics",
+        lambda v: v == "auto" or (not isinstance(v, str) and len(v) > 0 and all(m in METRICS for m in v)),
+        f"auto or a non-empty list from {list(METRICS)}",
     )
     for key in ("num_samples", "batch_size", "lpips.num_samples", "lpips.minibatch"):
         check(cfg, key, int_at_least(2 if key.startswith("lpips") else 1), "a positive integer")
+    for key in ("modes.num_samples", "modes.draws"):
+        check(cfg, key, lambda v: v is None or (isinstance(v, int) and v >= 1), "null or an integer >= 1")
+    check(
+        cfg, "modes.seed", lambda v: v is None or (isinstance(v, int) and v >= 0), "null or an integer >= 0"
+    )
     validate_fidelity(cfg)
     validate_ppl(cfg, "ppl.")
+    return None if metrics == "auto" else list(metrics)
+
+
+def resolved_metrics(metrics: list[str] | None, offer: EvaluationOffer, sampler: Sampler) -> list[str]:
+    """`auto`: the modes where the data has known modes, else FID, IS, KID and LPIPS; then each
+    metric's need (images, known modes) checked against the run's data, in one line."""
+    known_modes = offer.mixture is not None or offer.classify_channels is not None
+    if metrics is None:
+        metrics = ["modes"] if known_modes else ["fid", "is", "kid", "lpips"]
+    data = sampler.config["data"]["name"]
+    if "modes" in metrics and not known_modes:
+        raise ConfigError(f"metrics=[modes] needs data with known modes; the run's data {data!r} has none")
+    images = [m for m in metrics if m != "modes"]
+    if images and len(sampler.sample_shape) != 3:
+        raise ConfigError(
+            f"metrics {images} score images; the run's data {data!r} is not images: use metrics=[modes]"
+        )
     return metrics
+
+
+@torch.no_grad()
+def mode_draws(
+    sampler: Sampler, cfg: DictConfig, train_cfg: DictConfig, offer: EvaluationOffer
+) -> list[torch.Tensor]:
+    """Independent draws of raw samples for `modes`, by the run's own evaluation protocol unless
+    `modes.*` says otherwise: draw d from the latents of seed + d, in the run's evaluation batches,
+    so that a checkpoint's figures are those its run logged at that iteration."""
+    n = cfg.modes.num_samples or train_cfg.eval.num_samples
+    seed = cfg.modes.seed if cfg.modes.seed is not None else train_cfg.eval.seed
+    run_draws = OmegaConf.select(train_cfg, "callbacks.mode_coverage.draws", default=1)
+    draws = cfg.modes.draws or (run_draws if offer.mixture is not None else 1)
+    batch = train_cfg.eval.batch_size
+    return [
+        torch.cat([sampler(chunk) for chunk in sampler.latents(n, seed + d).split(batch)])
+        for d in range(draws)
+    ]
 
 
 def eval_device(configured: str) -> torch.device:
@@ -74,14 +113,11 @@ def eval_device(configured: str) -> torch.device:
     return torch.device(configured)
 
 
-def prepared_scorer(cfg: DictConfig, metrics: list[str], sampler: Sampler) -> Scorer:
+def prepared_scorer(cfg: DictConfig, metrics: list[str], sampler: Sampler, threshold: float) -> Scorer:
     """What the metrics need, fetched or refused (weights offline, a space G lacks) before any
     long work."""
-    if len(sampler.sample_shape) != 3:
-        raise ConfigError(
-            f"mmagan-eval scores images; the run's data {sampler.config['data']['name']!r} is not images"
-        )
     scorer = Scorer(
+        mode_threshold=threshold,
         fidelity=FidelitySettings.from_config(cfg.fidelity),
         lpips_num_samples=cfg.lpips.num_samples,
         lpips_minibatch=cfg.lpips.minibatch,
@@ -98,14 +134,12 @@ def prepared_scorer(cfg: DictConfig, metrics: list[str], sampler: Sampler) -> Sc
 
 def protocol_of(cfg: DictConfig, metrics: list[str], sampler: Sampler, scorer: Scorer, reference) -> dict:
     """How the figures were made, written beside them."""
-    protocol: dict = {
-        "num_samples": cfg.num_samples,
-        "seed": cfg.seed,
-        "resolution": sampler.sample_shape[-1],
-        "ema": sampler.ema,
-        **generator_protocol(sampler.net),
-    }
-    if reference is not None:
+    protocol: dict = {"ema": sampler.ema, **generator_protocol(sampler.net)}
+    if any(m != "modes" for m in metrics):
+        protocol.update(num_samples=cfg.num_samples, seed=cfg.seed, resolution=sampler.sample_shape[-1])
+    if "modes" in metrics:
+        protocol.update(modes=scorer.mode_protocol)
+    if any(m in FIDELITY_METRICS for m in metrics):
         f = scorer.fidelity
         protocol.update(
             reference=f"{reference.reference_key()}: all {len(reference.reference_images())} training images",
@@ -136,18 +170,31 @@ def write_report(cfg: DictConfig, ckpt: Path, values: dict[str, float], report: 
 def evaluate(cfg: DictConfig) -> dict:
     """Score one checkpoint: check the settings, rebuild G from the file, generate, score each group
     of metrics through `score` (as the validation callbacks do), write the report."""
-    metrics = checked_metrics(cfg)
+    requested = checked_metrics(cfg)
     ckpt = Path(cfg.ckpt_path)
     device = eval_device(cfg.device)
     sampler = load_generator(ckpt, ema=cfg.ema, device=device)  # the checkpoint alone rebuilds G
     train_cfg = OmegaConf.create(sampler.config)
     train_cfg.merge_with_dotlist(list(cfg.train_overrides))
-    scorer = prepared_scorer(cfg, metrics, sampler)
+    reference = training_data(train_cfg.data).evaluation()
+    metrics = resolved_metrics(requested, reference, sampler)
+    threshold = OmegaConf.select(train_cfg, "callbacks.mode_coverage.threshold", default=3.0)
+    scorer = prepared_scorer(cfg, metrics, sampler, threshold)
 
     seconds: dict[str, float] = {}
     values: dict[str, float] = {}
     fidelity = [m for m in metrics if m in FIDELITY_METRICS]
-    reference = training_data(train_cfg.data).evaluation() if fidelity else None
+    if "modes" in metrics:
+        start = time.perf_counter()
+        draws = mode_draws(sampler, cfg, train_cfg, reference)
+        values.update(score(["modes"], scorer, reference=reference, draws=draws))
+        scorer.mode_protocol = {
+            "draws": len(draws),
+            "samples_per_draw": len(draws[0]),
+            "seed": cfg.modes.seed if cfg.modes.seed is not None else train_cfg.eval.seed,
+            "threshold_std": threshold,
+        }
+        seconds["modes"] = time.perf_counter() - start
     images = None
     if fidelity or "lpips" in metrics:  # PPL draws its own latent pairs
         start = time.perf_counter()

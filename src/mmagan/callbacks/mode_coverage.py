@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import torch
 from torch import Tensor
 
 from mmagan.callbacks.logged_images import log_image
-from mmagan.metrics.mode_coverage import mode_coverage
+from mmagan.metrics.score import mode_figures
 from mmagan.plots import save_scatter
 
 
@@ -57,23 +56,19 @@ class ModeCoverage(L.Callback):
         samples = torch.cat(self._samples)
         if trainer.world_size > 1:
             samples = pl_module.all_gather(samples).flatten(0, 1)
-        mixture = trainer.datamodule.evaluation().mixture
-        per_draw = [
-            mode_coverage(s, mixture.modes, mixture.std, self.threshold)
-            for s in [samples, *self.extra_draws(pl_module, len(samples))]
-        ]
-        figures = {k: float(np.mean([f[k] for f in per_draw])) for k in per_draw[0]}
-        if self.draws > 1:
-            figures.update(
-                {f"{k}_draw_std": float(np.std([f[k] for f in per_draw], ddof=1)) for k in per_draw[0]}
-            )
-        pl_module.log_dict({f"modes/{k}": v for k, v in figures.items()}, sync_dist=False)
+        offer = trainer.datamodule.evaluation()
+        draws = [samples, *self.extra_draws(pl_module, len(samples))]
+        figures = mode_figures(draws, offer, self.threshold)  # the scoring path mmagan-eval takes
+        pl_module.log_dict(figures, sync_dist=False)
         if trainer.is_global_zero:
             it = pl_module.iteration
-            first = per_draw[0]
-            title = f"iteration {it}: {first['modes']:.0f} modes, {first['high_quality_pct']:.1f}% HQ"
+            first = mode_figures([samples], offer, self.threshold)  # the draw the scatter shows
+            title = (
+                f"iteration {it}, draw 1 of {len(draws)}: {first['modes/modes']:.0f} modes, "
+                f"{first['modes/high_quality_pct']:.1f}% HQ"
+            )
             self.last_plot = save_scatter(
-                samples, self.plot_dir / f"modes_iter{it:07d}.png", mixture.modes, title
+                samples, self.plot_dir / f"modes_iter{it:07d}.png", offer.mixture.modes, title
             )
             log_image(trainer, "samples/modes", self.last_plot, it)
         self._samples = []
