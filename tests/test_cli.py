@@ -21,3 +21,37 @@ def test_unknown_group_option_lists_the_choices(tmp_path):
     result = run_cli("data=mnist", cwd=tmp_path)
     assert result.returncode != 0
     assert "data/mnist" in result.stderr and "ring" in result.stderr
+
+
+def test_a_command_that_stops_on_its_config_leaves_no_run_folder_behind(tmp_path):
+    from helpers import TINY, TINY_MLP, run_cli
+
+    out = run_cli(*TINY, *TINY_MLP, "model.objective.tau=3", cwd=tmp_path)
+    assert out.returncode == 2 and "model.objective.tau=3 is invalid" in out.stdout + out.stderr
+    runs = tmp_path / "outputs" / "train" / "runs"
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_mmagan_eval_without_a_checkpoint_or_with_a_text_file_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("mmagan-eval"))
+    missing = subprocess.run([exe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    text = missing.stdout + missing.stderr
+    assert missing.returncode == 2 and "Traceback" not in text and "ckpt_path is required" in text
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint\n")
+    foreign = subprocess.run(
+        [exe, f"ckpt_path={tmp_path / 'notes.ckpt'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    text = foreign.stdout + foreign.stderr
+    assert foreign.returncode == 2 and "weights_only" not in text
+    assert (
+        "notes.ckpt is not a readable checkpoint (truncated or another format: not a checkpoint torch" in text
+    )
+    assert not any((tmp_path / "outputs" / "eval").iterdir())

@@ -47,14 +47,19 @@ USER_ERRORS = {
 }
 
 
-def exit_on_user_error(command: Callable[[], object]) -> object:
-    """Run a command; a user's mistake ends it with one line and exit status 2 (a bad run with 1)."""
+def exit_on_user_error(
+    command: Callable[[], object], on_user_error: Callable[[], object] | None = None
+) -> object:
+    """Run a command; a user's mistake ends it with one line and exit status 2 (a bad run with 1),
+    after `on_user_error` (e.g. removing the empty run folder the command had made)."""
     log = logging.getLogger("mmagan")
     try:
         return command()
     except tuple(USER_ERRORS) as e:
         label = next(text for kind, text in USER_ERRORS.items() if isinstance(e, kind))
         log.error("%s: %s", label, e)
+        if on_user_error is not None:
+            on_user_error()
         sys.exit(2)
     except NonFiniteLossError as e:
         log.error("training stopped: %s", e)

@@ -26,6 +26,7 @@ from mmagan.metrics.score import METRICS, Scorer, score
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
+from mmagan.runs.output_dir import discard_unused_run_folder, hydra_run_folder
 from mmagan.runs.run_folder import RunFolder
 from mmagan.sampler import Sampler, quantize
 
@@ -170,6 +171,11 @@ def write_report(cfg: DictConfig, ckpt: Path, values: dict[str, float], report: 
 def evaluate(cfg: DictConfig) -> dict:
     """Score one checkpoint: check the settings, rebuild G from the file, generate, score each group
     of metrics through `score` (as the validation callbacks do), write the report."""
+    if OmegaConf.is_missing(cfg, "ckpt_path"):
+        raise ConfigError(
+            "ckpt_path is required: the checkpoint to score, e.g. "
+            "mmagan-eval ckpt_path=outputs/train/runs/<run>/checkpoints/last.ckpt"
+        )
     requested = checked_metrics(cfg)
     ckpt = Path(cfg.ckpt_path)
     device = eval_device(cfg.device)
@@ -224,7 +230,14 @@ def evaluate(cfg: DictConfig) -> dict:
 def main(cfg: DictConfig) -> None:
     """mmagan-eval: one line and exit status 2 on a user error, never a traceback."""
     quiet_library_noise()
-    exit_on_user_error(lambda: evaluate(cfg))
+    exit_on_user_error(lambda: evaluate(cfg), on_user_error=discard_empty_run_folder)
+
+
+def discard_empty_run_folder() -> None:
+    """The run folder this command made, when it holds nothing yet (it stopped on its config)."""
+    folder = hydra_run_folder()
+    if folder is not None:
+        discard_unused_run_folder(folder)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from mmagan.config import config_dir
 from mmagan.console import quiet_library_noise
 from mmagan.errors import exit_on_user_error
 from mmagan.loggers import finish_loggers
+from mmagan.runs.output_dir import discard_unused_run_folder, hydra_run_folder
 from mmagan.runs.sweep_jobs import run_job
 
 log = logging.getLogger("mmagan")
@@ -47,8 +48,15 @@ def main(cfg: DictConfig) -> dict | None:
     quiet_library_noise()
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         return run_job(cfg, train)  # a failing job is recorded; the sweep goes on
-    exit_on_user_error(lambda: train(cfg))
+    exit_on_user_error(lambda: train(cfg), on_user_error=discard_empty_run_folder)
     return None
+
+
+def discard_empty_run_folder() -> None:
+    """The run folder this command made, when it holds nothing yet (it stopped on its config)."""
+    folder = hydra_run_folder()
+    if folder is not None:
+        discard_unused_run_folder(folder)
 
 
 if __name__ == "__main__":

@@ -56,13 +56,31 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch's unpickler fails on foreign bytes with any of a dozen types
-        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        reason = unreadable_reason(e)
         raise UnreadableCheckpointError(
             f"{path} is not a readable checkpoint (truncated or another format: {reason})"
         ) from e
     if not isinstance(ckpt, dict) or not ("mmagan" in ckpt or GENERATOR_FORMAT == ckpt.get("format")):
         raise CheckpointError(f"{path} is not an mmagan checkpoint (no mmagan description inside)")
     return ckpt
+
+
+def unreadable_reason(error: Exception) -> str:
+    """Why torch.load refused a file, in a few words: its own message carries advice about
+    `weights_only` that does not apply to a file that is simply not a checkpoint."""
+    text = " ".join(str(error).split())
+    for marker in (
+        "invalid load key",
+        "failed finding central directory",
+        "unexpected EOF",
+        "Ran out of input",
+    ):
+        if marker in text:
+            return f"{type(error).__name__}: {text[text.index(marker) :].split('.')[0]}"
+    if "WeightsUnpickler error:" in text:  # the unpickler's own words, without torch's advice
+        detail = text.split("WeightsUnpickler error:", 1)[1].split(" Check the documentation")[0].strip()
+        return f"not a checkpoint torch can read safely ({detail})"
+    return f"{type(error).__name__}: {text[:100]}" if text else type(error).__name__
 
 
 class UnreadableCheckpointError(CheckpointError):

@@ -13,6 +13,28 @@ from omegaconf import DictConfig
 from mmagan.errors import OutputError
 
 
+def discard_unused_run_folder(run_dir: str | Path) -> bool:
+    """Remove a run folder that holds nothing but Hydra's config copy and the command's log: what a
+    command that stopped on its config leaves behind. A folder with anything else (checkpoints,
+    metrics, an earlier run's files) is kept. Returns whether it was removed."""
+    import shutil
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return False
+    if any(p.name != ".hydra" and p.suffix != ".log" for p in run_dir.iterdir()):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True
+
+
+def hydra_run_folder() -> Path | None:
+    """This command's Hydra output folder, where Hydra made one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
+
+
 def prepare_output_dir(run_dir: str | Path, key: str = "paths.log_dir (or hydra.run.dir)") -> Path:
     """Create the run folder, or raise one OutputError when it cannot be written."""
     run_dir = Path(run_dir)
