@@ -14,7 +14,7 @@ log = logging.getLogger("mmagan")
 
 def main(argv: list[str] | None = None) -> None:
     """mmagan-export CKPT OUT [--no-ema]: a generator file that `load_generator` reads alone."""
-    parser = argparse.ArgumentParser(prog="mmagan-export", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mmagan-export", description=" ".join(__doc__.split()))
     parser.add_argument("checkpoint", help="a training checkpoint (.ckpt)")
     parser.add_argument("out", help="the generator file to write (e.g. generator.pt)")
     parser.add_argument("--no-ema", action="store_true", help="G's own weights instead of its EMA")
