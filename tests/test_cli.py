@@ -79,3 +79,22 @@ def test_help_says_what_each_command_does_its_required_keys_and_examples(tmp_pat
     assert "load_generator(OUT)" in " ".join(
         export.stdout.split()
     )  # the whole description, not its first line
+
+
+def test_the_progress_bar_counts_generator_iterations(make_cfg):
+    from mmagan.build import build
+    from mmagan.callbacks.progress import IterationProgressBar
+
+    run = build(make_cfg("model=wgan_gp", "iterations=7", "callbacks.progress_bar.refresh_rate=1"))
+    (bar,) = [cb for cb in run.trainer.callbacks if isinstance(cb, IterationProgressBar)]
+    seen = []
+    original = bar.on_train_batch_end
+
+    def spy(trainer, module, *args):
+        original(trainer, module, *args)
+        seen.append((bar.train_progress_bar.n, bar.train_progress_bar.total, bar.train_progress_bar.desc))
+
+    bar.on_train_batch_end = spy
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+    assert [n for n, _, _ in seen] == list(range(1, 8))  # one per iteration, not per optimizer step
+    assert {total for _, total, _ in seen} == {7} and seen[-1][2].startswith("iterations")

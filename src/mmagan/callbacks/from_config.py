@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
 from mmagan.callbacks.checkpoints import InterruptCheckpoint, IterationCheckpoint
 from mmagan.callbacks.evaluation import FidelityMetrics, LPIPSDiversity
 from mmagan.callbacks.mode_coverage import ModeCoverage
 from mmagan.callbacks.path_length import PathLength
+from mmagan.callbacks.progress import IterationProgressBar
 from mmagan.callbacks.sample_snapshots import SampleSnapshots
 from mmagan.callbacks.stacked_modes import StackedModeCount
 from mmagan.callbacks.style_figures import StyleFigures
@@ -191,7 +192,7 @@ def _style_figures(c: DictConfig, parts: RunParts) -> list[L.Callback]:
 
 @callback("progress_bar", {"refresh_rate": (int_at_least(0), "an integer >= 0 (0 hides the bar)")})
 def _progress_bar(c: DictConfig, parts: RunParts) -> list[L.Callback]:
-    return [TQDMProgressBar(refresh_rate=c.refresh_rate)] if c.refresh_rate > 0 else []
+    return [IterationProgressBar(refresh_rate=c.refresh_rate)] if c.refresh_rate > 0 else []
 
 
 def callbacks_from_config(cfg: DictConfig, parts: RunParts) -> list[L.Callback]:
