@@ -707,3 +707,14 @@ def test_numbers_keep_three_significant_digits_without_an_exponent_for_counts_of
     assert sig(1234.0, signed=True) == "+1234"
     # 999 and 1000 modes over two seeds: mean 999.5, standard error 0.5
     assert mean_se([999.0, 1000.0]) == "1000 ± 0.5"
+
+
+def test_a_single_seed_shows_its_value_without_a_spread(tmp_path):
+    root = tmp_path / "one"
+    make_run(root / "a", "dcgan", None, None, None, 0, {"eval/fid": 31.25, "finished": 1})
+    make_run(root / "b", "gan", None, None, None, 0, {"eval/fid": 40.0, "finished": 1})
+    make_run(root / "c", "gan", None, None, None, 1, {"eval/fid": 42.0, "finished": 1})
+    write_report([root], tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "31.25 ±" not in md and "| 31.25 |" in md
+    assert "41 ± 1.4" in md  # two seeds keep their spread

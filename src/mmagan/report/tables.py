@@ -129,7 +129,8 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 
 def _mean_std(s: Summary) -> str:
-    return f"{_fmt(s.mean)} ± {_fmt(s.std, 2)}"
+    """`mean ± std`, or the value alone from one seed (which has no spread to show)."""
+    return f"{_fmt(s.mean)} ± {_fmt(s.std, 2)}" if s.n > 1 else _fmt(s.mean)
 
 
 def write_csv(rows: list[Row], metrics: list[str], path: Path) -> None:
@@ -177,8 +178,6 @@ def comparison_markdown(c: Comparison) -> str:
     for m, d in c.differences.items():
         b, o = c.best.summaries[m], c.baseline.summaries[m]
         ci = "n/a (needs 2 seeds each)" if math.isnan(d.low) else f"[{_fmt(d.low)}, {_fmt(d.high)}]"
-        lines.append(
-            [m, f"{_fmt(b.mean)} ± {_fmt(b.std, 2)}", f"{_fmt(o.mean)} ± {_fmt(o.std, 2)}", _fmt(d.diff), ci]
-        )
+        lines.append([m, _mean_std(b), _mean_std(o), _fmt(d.diff), ci])
     header = ["metric", c.best.label, c.baseline.label, "difference", "95% CI (Welch)"]
     return markdown_table(header, lines)
