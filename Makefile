@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # local wheel cache where one exists.
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install train test test-fast lint benchmark clean
+.PHONY: install train test test-fast lint benchmark docs clean
 
 $(BIN)/mmagan-train: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
+## The manual (docs/, MkDocs) into site/; --strict: a broken link or anchor is an error.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 benchmark: install
 	$(BIN)/python benchmarks/step_throughput.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) outputs build dist
+	rm -rf $(VENV) outputs build dist site
