@@ -17,7 +17,7 @@ BAD = [
     (["model=wgan_gp", "model.objective.n_critic=0"], r"n_critic=0 .*>= 1"),
     (
         ["model.objective.name=lsgan"],
-        r"model\.objective\.name='lsgan' .*one of \['dcgan', 'gan', 'mmagan', 'pacgan', 'wgan_gp'\]",
+        r"model\.objective\.name='lsgan' .*one of \['dcgan', 'gan', 'madgan', 'mmagan', 'pacgan', 'unrolled', 'wgan_gp'\]",
     ),
     (["+model.objective.kappa=3"], r"model\.objective\.kappa is not a known key"),
     (["net.name=resnet"], r"net\.name='resnet' .*one of"),
