@@ -111,9 +111,9 @@ def test_experiment_configs_pass_validation(tmp_path, experiment, model):
 @pytest.mark.parametrize(
     "overrides,present,absent",
     [
-        ([], {"ModeCoverage", "IterationCheckpoint", "SampleSnapshots", "MetricsFile"}, {"TQDMProgressBar"}),
+        ([], {"ModeCoverage", "IterationCheckpoint", "SampleSnapshots", "MetricsFile"}, {"IterationProgressBar"}),
         (["callbacks.mode_coverage.enabled=false"], {"IterationCheckpoint"}, {"ModeCoverage"}),
-        (["callbacks.progress_bar.refresh_rate=5"], {"TQDMProgressBar"}, set()),
+        (["callbacks.progress_bar.refresh_rate=5"], {"IterationProgressBar"}, set()),
     ],
 )
 def test_callbacks_follow_their_switches(make_cfg, overrides, present, absent):
