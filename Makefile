@@ -17,7 +17,7 @@ $(BIN)/mmagan-train: pyproject.toml
 
 install: $(BIN)/mmagan-train
 
-## Train on the embedded default (MMA-GAN on the 8-Gaussian ring, CPU, about two minutes). ARGS="..." adds overrides.
+## Train on the embedded default (MMA-GAN on the 8-Gaussian ring, CPU, a few minutes). ARGS="..." adds overrides.
 train: install
 	$(BIN)/mmagan-train $(ARGS)
 
