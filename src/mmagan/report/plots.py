@@ -53,15 +53,28 @@ def heatmap_figure(grid: list[Row], metric: str, data: str) -> Figure:
         image = ax.imshow(table, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
         for (i, j), v in np.ndenumerate(table):
             ax.text(j, i, "" if np.isnan(v) else sig(v), ha="center", va="center", fontsize=8)
-        ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
-        ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
-        ax.set_xlabel("lambda")
-        ax.set_title(f"tau = {tau:g}")
+        label_panel(ax, Ks, lams, tau)
+    finish_heatmaps(fig, axes, image, f"{data}: {metric} (mean over seeds, {_better(metric)} is better)")
+    return fig
+
+
+def _better(metric: str) -> str:
+    return "lower" if lower_is_better(metric) else "higher"
+
+
+def label_panel(ax, Ks: list[int], lams: list[float], tau: float) -> None:
+    """A (K x lambda) panel's ticks and title."""
+    ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
+    ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
+    ax.set_xlabel("lambda")
+    ax.set_title(f"tau = {tau:g}")
+
+
+def finish_heatmaps(fig: Figure, axes, image, title: str, fontsize: float = 10) -> None:
+    """The K axis on the first panel, one colour bar for the shared scale, the title."""
     axes[0].set_ylabel("K")
     fig.colorbar(image, ax=axes.tolist(), shrink=0.8)
-    better = "lower" if lower_is_better(metric) else "higher"
-    fig.suptitle(f"{data}: {metric} (mean over seeds, {better} is better)")
-    return fig
+    fig.suptitle(title, fontsize=fontsize)
 
 
 def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -> list[Path]:

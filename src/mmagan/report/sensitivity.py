@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from mmagan.plots import save_figure
 from mmagan.report.heads import heads_over_modes, live_heads, modes_per_head
 from mmagan.report.numbers import sig
+from mmagan.report.plots import finish_heatmaps, label_panel
 from mmagan.report.stats import Difference, lower_is_better, verdict, welch_difference
 from mmagan.report.tables import Row
 from mmagan.runs.listing import RunRecord, find_runs, finished
@@ -180,18 +181,13 @@ def heatmap_figure(
                 if marks.get((k, lam, t)):
                     ax.add_patch(_frame(j, i))
         image = ax.imshow(table, cmap=cmap, vmin=min(means), vmax=max(means), aspect="auto")
-        ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams])
-        ax.set_yticks(range(len(Ks)), [str(k) for k in Ks])
-        ax.set_xlabel("lambda")
-        ax.set_title(f"tau = {tau:g}")
-    axes[0].set_ylabel("K")
-    fig.colorbar(image, ax=axes.tolist(), shrink=0.8)
+        label_panel(ax, Ks, lams, tau)
     better = "lower" if lower_is_better(metric) else "higher"
-    fig.suptitle(
+    title = (
         f"{data}: {metric} (mean over seeds, {better} is better; framed +/-: 95 % interval "
-        "against the best baseline excludes 0)",
-        fontsize=9,
+        "against the best baseline excludes 0)"
     )
+    finish_heatmaps(fig, axes, image, title, fontsize=9)
     return fig
 
 
