@@ -17,7 +17,8 @@ BAD = [
     (["model=wgan_gp", "model.objective.n_critic=0"], r"n_critic=0 .*>= 1"),
     (
         ["model.objective.name=lsgan"],
-        r"model\.objective\.name='lsgan' .*one of \['dcgan', 'gan', 'madgan', 'mmagan', 'pacgan', 'unrolled', 'wgan_gp'\]",
+        r"model\.objective\.name='lsgan' .*one of "
+        r"\['dcgan', 'gan', 'madgan', 'mmagan', 'pacgan', 'unrolled', 'wgan_gp'\]",
     ),
     (["+model.objective.kappa=3"], r"model\.objective\.kappa is not a known key"),
     (["net.name=resnet"], r"net\.name='resnet' .*one of"),
@@ -111,7 +112,11 @@ def test_experiment_configs_pass_validation(tmp_path, experiment, model):
 @pytest.mark.parametrize(
     "overrides,present,absent",
     [
-        ([], {"ModeCoverage", "IterationCheckpoint", "SampleSnapshots", "MetricsFile"}, {"IterationProgressBar"}),
+        (
+            [],
+            {"ModeCoverage", "IterationCheckpoint", "SampleSnapshots", "MetricsFile"},
+            {"IterationProgressBar"},
+        ),
         (["callbacks.mode_coverage.enabled=false"], {"IterationCheckpoint"}, {"ModeCoverage"}),
         (["callbacks.progress_bar.refresh_rate=5"], {"IterationProgressBar"}, set()),
     ],

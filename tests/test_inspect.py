@@ -424,3 +424,25 @@ def test_image_table_shows_each_image_in_its_cell(tmp_path):
     assert (right < 10).sum() > 10 * (left < 10).sum()
     middle = pixels.shape[0] // 2  # the cells' middle row: white across the left half, black on the right
     assert (left[middle] < 10).sum() <= 4 and (right[middle] < 10).sum() > right.shape[1] // 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["interpolate", "--seeds", "0,1"], ["neighbours"], ["sweep"], ["vectors", "--layer", "main.1"]],
+)
+def test_image_commands_refuse_a_generator_of_points_in_one_line(make_cfg, tmp_path, caplog, command):
+    from mmagan.inspect.cli import inspect_main, paint_main
+    from mmagan.train import train
+
+    train(make_cfg("iterations=2", run_dir=tmp_path / "ring"))
+    ckpt = str(tmp_path / "ring" / "checkpoints" / "last.ckpt")
+    with pytest.raises(SystemExit) as exit_status:
+        inspect_main([command[0], ckpt, *command[1:]])
+    assert exit_status.value.code == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and f"mmagan-inspect {command[0]} works on image generators" in errors[0]
+    assert "makes points of shape [2] (data 'ring')" in errors[0]
+    with pytest.raises(SystemExit) as exit_status:
+        paint_main(["--serve", ckpt])
+    assert exit_status.value.code == 2
+    inspect_main(["layers", ckpt])  # what a generator of points can be asked

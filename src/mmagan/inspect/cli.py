@@ -331,6 +331,7 @@ def inspect_main(argv: list[str] | None = None) -> None:
             "noise": cmd_noise,
         }[args.command],
         args,
+        f"mmagan-inspect {args.command}",
     )
 
 
@@ -373,13 +374,13 @@ def paint_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--inception-weights", default=None)
     args = parser.parse_args(argv)
     if args.serve:
-        run(cmd_serve, args)
+        run(cmd_serve, args, "mmagan-paint --serve")
         return
     if args.map is None or args.palette is None:
         parser.error("give --map and --palette (or --serve for the painting page)")
     if args.vectors is None and args.layer is None:
         parser.error("give --layer (or --vectors from `mmagan-inspect vectors`)")
-    run(cmd_paint, args)
+    run(cmd_paint, args, "mmagan-paint")
 
 
 def paint_session(args, g: Sampler):
@@ -406,10 +407,34 @@ def cmd_serve(args, g: Sampler) -> None:
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
-def run(command, args) -> None:
+# Commands that draw, paint or compare images: a generator of 2-D points (the ring, the grid) has
+# no image to draw and no spatial layer to paint; `layers` works for every generator.
+IMAGE_COMMANDS = {
+    cmd_vectors,
+    cmd_gallery,
+    cmd_sweep,
+    cmd_interpolate,
+    cmd_neighbours,
+    cmd_style_mixing,
+    cmd_truncation,
+    cmd_noise,
+    cmd_paint,
+    cmd_serve,
+}
+
+
+def run(command, args, name: str) -> None:
+    """Load G and run `command`; a command that needs images refuses a 2-D generator first."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     def go() -> None:
-        command(args, load_generator(args.checkpoint, ema=not args.no_ema))
+        g = load_generator(args.checkpoint, ema=not args.no_ema)
+        if len(g.sample_shape) != 3 and command in IMAGE_COMMANDS:
+            raise InspectError(
+                f"{name} works on image generators; {args.checkpoint} makes points of shape "
+                f"{list(g.sample_shape)} (data {g.config['data']['name']!r}): its scatter plots are in the "
+                "run's plots/ folder, and mmagan-inspect layers lists its layers"
+            )
+        command(args, g)
 
     exit_on_user_error(go)
