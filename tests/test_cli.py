@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from helpers import TINY, TINY_MLP, run_cli
 
 
@@ -98,3 +99,33 @@ def test_the_progress_bar_counts_generator_iterations(make_cfg):
     run.trainer.fit(run.module, datamodule=run.datamodule)
     assert [n for n, _, _ in seen] == list(range(1, 8))  # one per iteration, not per optimizer step
     assert {total for _, total, _ in seen} == {7} and seen[-1][2].startswith("iterations")
+
+
+def _options_without_help(text: str) -> list[str]:
+    """Option lines of an argparse --help with no description on the line or the next."""
+    lines = text.splitlines()
+    bare = []
+    for i, line in enumerate(lines):
+        if line.startswith("  -") and "  " not in line.strip():  # no description after the option
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            if not following.startswith(" " * 8) or following.strip().startswith("-"):
+                bare.append(line.strip())
+    return bare
+
+
+def test_every_option_of_the_argparse_commands_says_what_it_does(capsys):
+    from mmagan.export import main as export_main
+    from mmagan.inspect.cli import inspect_main, paint_main
+    from mmagan.prepare import main as prepare_main
+
+    commands = [
+        (inspect_main, [c, "--help"]) for c in ("layers", "vectors", "gallery", "sweep", "interpolate")
+    ]
+    commands += [(inspect_main, [c, "--help"]) for c in ("neighbours", "style-mixing", "truncation", "noise")]
+    commands += [(paint_main, ["--help"]), (prepare_main, ["--help"]), (export_main, ["--help"])]
+    for main, argv in commands:
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "--help" in text or "-h" in text
+        assert _options_without_help(text) == [], (argv, text)

@@ -26,8 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("source", help="folder of images (searched recursively) or zip of images")
     parser.add_argument("out", help="output .npy file (a .json of metadata is written beside it)")
     parser.add_argument("--resolution", type=int, required=True, help=f"one of {RESOLUTIONS}")
-    parser.add_argument("--on-bad-image", default="error", choices=ON_BAD_IMAGE)
-    parser.add_argument("--on-small-image", default="error", choices=ON_SMALL_IMAGE)
+    parser.add_argument(
+        "--on-bad-image",
+        default="error",
+        choices=ON_BAD_IMAGE,
+        help="an image that cannot be decoded: error (stop and name it) or skip it",
+    )
+    parser.add_argument(
+        "--on-small-image",
+        default="error",
+        choices=ON_SMALL_IMAGE,
+        help="an image smaller than --resolution: error (stop and name it) or upscale it",
+    )
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

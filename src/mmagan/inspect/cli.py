@@ -258,14 +258,16 @@ def inspect_main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("vectors", help="collect a layer's activation vectors into one file")
     _common(p)
     p.add_argument("--layer", required=True, help="module path or index (see `layers`)")
-    p.add_argument("--latents", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="vectors.pt")
+    p.add_argument(
+        "--latents", type=int, default=64, help="latents whose forward passes the vectors are collected from"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--out", default="vectors.pt", help="the file to write")
     p = sub.add_parser(
         "gallery", help="vectors made visible by full and block grid replace, ranked by tileability"
     )
     _common(p)
-    p.add_argument("--vectors", required=True)
+    p.add_argument("--vectors", required=True, help="a file from `mmagan-inspect vectors`")
     p.add_argument("--clusters", type=int, default=8, help="rank this many k-means representatives")
     p.add_argument("--random", type=int, default=0, help="rank this many random vectors instead (e.g. 300)")
     p.add_argument("--ids", default=None, help="comma-separated vector ids instead of cluster centres")
@@ -279,44 +281,53 @@ def inspect_main(argv: list[str] | None = None) -> None:
         help="features for tileability; auto: d for training checkpoints, pixels for exported generators",
     )
     p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
-    p.add_argument("--base-seed", type=int, default=0)
-    p.add_argument("--out", default="gallery.png")
+    p.add_argument("--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in")
+    p.add_argument("--out", default="gallery.png", help="the file to write")
     p = sub.add_parser("sweep", help="tileability at every spatial layer of G, and a gallery per layer")
     _common(p)
     p.add_argument(
         "--latents", type=int, default=8, help="forward passes to collect each layer's vectors from"
     )
     p.add_argument("--vectors", type=int, default=64, help="random vectors scored per layer")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--extractor", choices=["auto", *EXTRACTORS], default="auto")
-    p.add_argument("--inception-weights", default=None)
-    p.add_argument("--base-seed", type=int, default=0)
-    p.add_argument("--out", default="sweep.png")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument(
+        "--extractor",
+        choices=["auto", *EXTRACTORS],
+        default="auto",
+        help="features for tileability; auto: d for training checkpoints, pixels for exported generators",
+    )
+    p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
+    p.add_argument("--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in")
+    p.add_argument("--out", default="sweep.png", help="the file to write")
     p = sub.add_parser("interpolate", help="images along latent paths, a GIF and a smoothness plot")
     _common(p)
-    p.add_argument("--seeds", default="0,1")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--path", choices=sorted(PATHS), default="spherical")
-    p.add_argument("--out", default="interpolation.png")
+    p.add_argument(
+        "--seeds", default="0,1", help="comma-separated seeds of the latents the path goes through"
+    )
+    p.add_argument("--steps", type=int, default=10, help="images along each stretch of the path")
+    p.add_argument(
+        "--path", choices=sorted(PATHS), default="spherical", help="how the path goes between latents"
+    )
+    p.add_argument("--out", default="interpolation.png", help="the file to write")
     p = sub.add_parser("neighbours", help="samples beside their nearest training images")
     _common(p)
-    p.add_argument("--samples", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--k", type=int, default=4)
-    p.add_argument("--out", default="neighbours.png")
+    p.add_argument("--samples", type=int, default=8, help="generated samples, one row each")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--k", type=int, default=4, help="nearest training images per sample")
+    p.add_argument("--out", default="neighbours.png", help="the file to write")
     p = sub.add_parser("style-mixing", help="StyleGAN: coarse, middle and fine styles of B in A's images")
     _common(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
     p.add_argument("--psi", type=float, default=1.0, help="truncation of both sources' w")
-    p.add_argument("--out", default="style_mixing.png")
+    p.add_argument("--out", default="style_mixing.png", help="the file to write")
     p = sub.add_parser("truncation", help="StyleGAN: images as psi goes from -1 to 1")
     _common(p)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="truncation.png")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--out", default="truncation.png", help="the file to write")
     p = sub.add_parser("noise", help="StyleGAN: one w under several noise draws, and their std per pixel")
     _common(p)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="noise.png")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--out", default="noise.png", help="the file to write")
     args = parser.parse_args(argv)
     run(
         {
@@ -353,7 +364,12 @@ def paint_main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--latents", type=int, default=32, help="latents to collect vectors from without --vectors"
     )
-    parser.add_argument("--clusters", type=int, default=8)
+    parser.add_argument(
+        "--clusters",
+        type=int,
+        default=8,
+        help="k-means clusters of the vectors, for palette entries that name a cluster",
+    )
     parser.add_argument(
         "--grid", type=int, default=None, help="one grid size for every colour (0: full, 1..: block size)"
     )
@@ -363,15 +379,17 @@ def paint_main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="map colours within this RGB distance of a palette colour count as it (anti-aliased maps)",
     )
-    parser.add_argument("--base-seed", type=int, default=0)
-    parser.add_argument("--out", default="painted.png")
+    parser.add_argument(
+        "--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in"
+    )
+    parser.add_argument("--out", default="painted.png", help="the file to write")
     parser.add_argument("--serve", action="store_true", help="start the painting page instead")
     parser.add_argument("--port", type=int, default=8765, help="the page's port (with --serve)")
     parser.add_argument("--host", default="127.0.0.1", help="the page's address (with --serve)")
     parser.add_argument(
         "--extractor", choices=["auto", *EXTRACTORS], default="auto", help="tileability features (--serve)"
     )
-    parser.add_argument("--inception-weights", default=None)
+    parser.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
     args = parser.parse_args(argv)
     if args.serve:
         run(cmd_serve, args, "mmagan-paint --serve")
