@@ -22,6 +22,7 @@ NOISE = re.compile(
             r"^(GPU|TPU|HPU) available:",
             r"LOCAL_RANK: \d+ - CUDA_VISIBLE_DEVICES",
             r"Seed set to",
+            r"Skipping setting a default `ModelSummary` callback",  # mmagan's summary is in place
             r"`Trainer.fit` stopped: `max_steps=",
             r"litlogger|litmodels",
             r"site-packages/.*(deprecated|Deprecat)",  # libraries' notices about their own internals
