@@ -101,6 +101,7 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
     [
         ("ctrl_c", "true", "mmagan"),
         ("sigint_between_d_and_g", "true", "mmagan"),
+        ("sigterm_between_d_and_g", "true", "mmagan"),
         ("kill_after_periodic_checkpoint", "true", "mmagan"),
         ("last_ckpt_cut_in_half", "true", "mmagan"),
         ("ctrl_c", "false", "mmagan"),
@@ -128,13 +129,14 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
         with pytest.raises(SystemExit):  # Lightning's graceful shutdown after Ctrl-C
             first.trainer.fit(first.module, datamodule=first.datamodule)
         resume = []  # the folder's last.ckpt (iteration 13)
-    elif how == "sigint_between_d_and_g":  # a real Ctrl-C once D has stepped in iteration 14
+    elif how in ("sigint_between_d_and_g", "sigterm_between_d_and_g"):  # once D has stepped in iteration 14
         g_loss, calls = first.module.objective.g_loss, []
+        signum = signal.SIGINT if how.startswith("sigint") else signal.SIGTERM  # Ctrl-C; a scheduler's kill
 
         def g_loss_interrupted(*args):
             calls.append(1)
             if len(calls) == 14:
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signum)
             return g_loss(*args)
 
         first.module.objective.g_loss = g_loss_interrupted
