@@ -149,3 +149,25 @@ def test_a_data_sets_declared_checks_run_before_anything_is_built(overrides, mes
     monkeypatch.setattr(data, "build_datamodule", None)  # nothing may construct a DataModule
     with pytest.raises(ConfigError, match=message):
         validate_config(compose("train", overrides))
+
+
+def test_a_gradient_penalty_objective_is_known_by_its_capability_not_its_name(make_cfg, monkeypatch):
+    """A user's own penalised objective (d_batch_norm_ok False) gets WGAN-GP's refusals: batch norm
+    and minibatch layers in the critic, and torch.compile."""
+    from mmagan.config.validation import validate_config, validate_net
+    from mmagan.objectives import OBJECTIVES
+    from mmagan.objectives.wgan_gp import WGANGPObjective
+
+    class MyPenalty(WGANGPObjective):
+        name = "my_penalty"
+
+    monkeypatch.setitem(OBJECTIVES, "my_penalty", MyPenalty)
+    with pytest.raises(ConfigError, match=r"compile=true is invalid with model.objective.name='my_penalty'"):
+        validate_config(
+            make_cfg("model=wgan_gp", "model.objective.name=my_penalty", "trainer.speed.compile=true")
+        )
+    cfg = make_cfg("model=wgan_gp", "model.objective.name=my_penalty", "net=dcgan", "net.d_norm=batch")
+    with pytest.raises(
+        ConfigError, match=r"net.d_norm='batch' is invalid with model.objective.name='my_penalty'"
+    ):
+        validate_net(cfg, (3, 32, 32))

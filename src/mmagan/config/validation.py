@@ -162,8 +162,8 @@ def validate_r1(cfg: DictConfig) -> None:
         needs = None
         if gamma > 0:
             needs = "r1.gamma > 0"
-        elif cfg.model.objective.name == "wgan_gp":
-            needs = "model=wgan_gp"
+        elif not OBJECTIVES[cfg.model.objective.name].d_batch_norm_ok:  # it has a gradient penalty
+            needs = f"model.objective.name={cfg.model.objective.name!r} (a gradient penalty)"
         if needs:
             raise ConfigError(
                 f"trainer.speed.compile=true is invalid with {needs}: a gradient penalty backpropagates "

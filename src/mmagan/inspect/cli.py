@@ -52,9 +52,18 @@ from mmagan.sampler import Sampler
 log = logging.getLogger("mmagan")
 
 
+def has_sigmoid_heads(g: Sampler) -> bool:
+    """Whether the run's objective declares D's outputs as sigmoid heads worth showing."""
+    from mmagan.objectives import OBJECTIVES
+
+    objective = OBJECTIVES.get(str(g.config.get("model", {}).get("objective", {}).get("name")))
+    return objective is not None and objective.sigmoid_heads
+
+
 def head_activations(ckpt: Path, g: Sampler, images: Tensor) -> Tensor | None:
-    """(N, K) sigmoid activations of D's heads for MMA-GAN training checkpoints; None otherwise."""
-    if g.config.get("model", {}).get("objective", {}).get("name") != "mmagan":
+    """(N, K) sigmoid activations of D's heads for training checkpoints of an objective with
+    sigmoid heads (MMA-GAN's); None otherwise."""
+    if not has_sigmoid_heads(g):
         return None
     try:
         d, objective = load_discriminator(ckpt)
@@ -407,7 +416,7 @@ def paint_session(args, g: Sampler):
 
     features, extractor = feature_extractor(args, g)
     d = None
-    if g.config.get("model", {}).get("objective", {}).get("name") == "mmagan":
+    if has_sigmoid_heads(g):
         try:
             d, _ = load_discriminator(args.checkpoint)
         except CheckpointError:

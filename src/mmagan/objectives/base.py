@@ -30,6 +30,9 @@ class Objective:
     d_batch_norm_ok: bool = True
     #: Samples D sees at once (PacGAN's m); D's input has this many times the data's channels.
     packing: int = 1
+    #: Whether D's outputs are K sigmoid heads worth showing one by one (MMA-GAN's): the inspection
+    #: figures and the painting page draw their activations.
+    sigmoid_heads: bool = False
     #: Generators behind G (MAD-GAN's k; nets.multi_generator): a batch is split among them.
     num_generators: int = 1
     #: Whether those generators share every layer but the last.

@@ -84,6 +84,7 @@ class MMAGANObjective(DCGANObjective):
     """
 
     name = "mmagan"
+    sigmoid_heads = True
     checks: Checks = {
         "num_heads": (int_at_least(1), "an integer >= 1 (K)"),
         "tau": (number_in(0, 1, lo_open=True, hi_open=True), "a number with 0 < tau < 1"),
