@@ -107,6 +107,8 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
         loss_check_seconds=fast.loss_check_seconds,
         g_regularizers=build_regularizers(cfg),
     )
+    datamodule.batches_done = lambda: module.iteration  # a resumed loader starts after these
+    datamodule.evaluation_batches = module.eval_dataloader
     return module, datamodule
 
 

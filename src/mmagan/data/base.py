@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from mmagan.checks import Checks
 from mmagan.data.sampling import DeviceBatches, ResumableBatchSampler, ResumableLoader
@@ -70,6 +70,11 @@ class GANDataModule(L.LightningDataModule):
         # The training order's seed; by default drawn from the run's seeded RNG.
         self.shuffle_seed = int(torch.randint(2**31, ()) if shuffle_seed is None else shuffle_seed)
         self.train_set: Dataset | None = None
+        # What the GAN module knows and build.py connects: the training batches already consumed (a
+        # resumed run's generator iterations; the loaders start after them), and the validation
+        # batches (indices into the module's fixed evaluation latents).
+        self.batches_done: Callable[[], int] = lambda: 0
+        self.evaluation_batches: Callable[[], DataLoader] | None = None
 
     @property
     def step_batch_size(self) -> int:
@@ -81,8 +86,7 @@ class GANDataModule(L.LightningDataModule):
         return EvaluationOffer()
 
     def _batches_consumed(self) -> int:
-        trainer = self.trainer
-        return 0 if trainer is None else trainer.lightning_module.iteration
+        return self.batches_done()
 
     def train_loader(self, **loader_kwargs) -> ResumableLoader | DeviceBatches:
         """Every data set's training loader: one batch per generator iteration, resumable exactly;
@@ -100,6 +104,10 @@ class GANDataModule(L.LightningDataModule):
     def train_dataloader(self) -> ResumableLoader | DeviceBatches:
         return self.train_loader()
 
-    def val_dataloader(self):
-        # Lightning asks the DataModule; the GAN module owns the evaluation latents it indexes.
-        return self.trainer.lightning_module.eval_dataloader()
+    def val_dataloader(self) -> DataLoader:
+        # Lightning asks the DataModule; the batches are the GAN module's (see evaluation_batches).
+        if self.evaluation_batches is None:
+            raise RuntimeError(
+                "validation needs the GAN module's evaluation batches: build the run with build()"
+            )
+        return self.evaluation_batches()
