@@ -259,6 +259,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-ema", action="store_true", help="G's own weights instead of its EMA")
 
 
+def _tileability(p: argparse.ArgumentParser) -> None:
+    """The options of the commands that rank vectors by tileability (gallery, sweep)."""
+    p.add_argument(
+        "--extractor",
+        choices=["auto", *EXTRACTORS],
+        default="auto",
+        help="features for tileability; auto: d for training checkpoints, pixels for exported generators",
+    )
+    p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
+    p.add_argument("--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in")
+
+
 def inspect_main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mmagan-inspect", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,14 +295,7 @@ def inspect_main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of --random")
     p.add_argument("--show", type=int, default=4, help="rows: the N most and N least tileable")
     p.add_argument("--grids", default=",".join(map(str, GRIDS)), help="block sizes of the columns")
-    p.add_argument(
-        "--extractor",
-        choices=["auto", *EXTRACTORS],
-        default="auto",
-        help="features for tileability; auto: d for training checkpoints, pixels for exported generators",
-    )
-    p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
-    p.add_argument("--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in")
+    _tileability(p)
     p.add_argument("--out", default="gallery.png", help="the file to write")
     p = sub.add_parser("sweep", help="tileability at every spatial layer of G, and a gallery per layer")
     _common(p)
@@ -299,14 +304,7 @@ def inspect_main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--vectors", type=int, default=64, help="random vectors scored per layer")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents")
-    p.add_argument(
-        "--extractor",
-        choices=["auto", *EXTRACTORS],
-        default="auto",
-        help="features for tileability; auto: d for training checkpoints, pixels for exported generators",
-    )
-    p.add_argument("--inception-weights", default=None, help="path of the Inception weights (offline)")
-    p.add_argument("--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in")
+    _tileability(p)
     p.add_argument("--out", default="sweep.png", help="the file to write")
     p = sub.add_parser("interpolate", help="images along latent paths, a GIF and a smoothness plot")
     _common(p)
