@@ -15,8 +15,10 @@ import pytest
 import torch
 from helpers import TINY, TINY_MLP
 
+from mmagan.runs.sweep_jobs import FINISHED, job_status
+
 SEED = int(os.environ.get("MMAGAN_CHAOS_SEED", "20261203"))
-# Three jobs of 60 iterations with a checkpoint every 5: seconds each, so kills land mid-job.
+# Three jobs of 60 iterations with a checkpoint every 5: seconds each.
 SWEEP = [
     "-m", "+sweep=mmagan_grid", "model.objective.num_heads=2,4,8", "model.objective.lambda_div=0.5",
     "model.objective.tau=0.5", "seed=0", *TINY, *TINY_MLP, "iterations=60", "data.num_samples=600",
@@ -54,8 +56,12 @@ def test_a_sweep_killed_at_random_and_with_cut_checkpoints_ends_as_if_undisturbe
     rng = random.Random(SEED)
     calm, chaos = tmp_path / "calm", tmp_path / "chaos"
     calm.mkdir(), chaos.mkdir()
+    began = time.monotonic()
     undisturbed = start(calm)
     assert undisturbed.wait(timeout=900) == 0, undisturbed.stderr.read().decode()[-3000:]
+    # Kills land at a fraction of the undisturbed sweep's wall time, so they fall mid-sweep on a
+    # fast machine and on a loaded one alike.
+    calm_seconds = time.monotonic() - began
 
     rounds, cuts = 0, 0
     while True:
@@ -63,11 +69,13 @@ def test_a_sweep_killed_at_random_and_with_cut_checkpoints_ends_as_if_undisturbe
         assert rounds <= 40, f"the sweep did not finish in 40 rounds (seed {SEED})"
         proc = start(chaos)
         try:
-            proc.wait(timeout=rng.uniform(4.0, 12.0) if rounds <= 8 else 900)
+            proc.wait(timeout=rng.uniform(0.3, 0.9) * calm_seconds if rounds <= 8 else 900)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            lasts = sorted((chaos / "outputs" / "sweeps" / "mmagan_grid").glob("*/checkpoints/last.ckpt"))
+            jobs = (chaos / "outputs" / "sweeps" / "mmagan_grid").glob("*/checkpoints/last.ckpt")
+            # A finished job writes nothing more: only an unfinished one can be cut mid-write.
+            lasts = sorted(p for p in jobs if job_status(p.parents[1]) != FINISHED)
             if lasts and rng.random() < 0.5:  # as if killed while writing it
                 victim = rng.choice(lasts)
                 victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
