@@ -285,3 +285,16 @@ def test_the_toy_wgan_gp_differs_from_wgan_gp_in_its_penalty_weight_alone_and_re
         records.append(read_run(tmp_path / name))
     assert [r.params for r in records] == ["", "gp_weight=0.1"]
     assert records[0].configuration != records[1].configuration
+
+
+def test_sweeps_launched_side_by_side_into_one_folder_both_pass_the_write_check(tmp_path):
+    """Two halves of a sweep started at once (two machines, two terminals) check the same folder;
+    neither may see the other's probe vanish and stop with a false "cannot write"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mmagan.runs.output_dir import prepare_output_dir
+
+    folder = tmp_path / "sweeps" / "shared"
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(lambda _: prepare_output_dir(folder), range(400)))
+    assert done == [folder] * 400 and list(folder.iterdir()) == []  # no probe left behind

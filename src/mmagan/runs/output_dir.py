@@ -4,6 +4,7 @@ be made (a path under /proc, a read-only disk, no permission) ends the command w
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,12 @@ def hydra_run_folder() -> Path | None:
 def prepare_output_dir(run_dir: str | Path, key: str = "paths.log_dir (or hydra.run.dir)") -> Path:
     """Create the run folder, or raise one OutputError when it cannot be written."""
     run_dir = Path(run_dir)
-    probe = run_dir / ".mmagan-write-test"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_text("")
-        probe.unlink()
+        # A probe of its own: sweeps launched side by side into one folder must not remove
+        # each other's probe (a shared name made one of them fail with "No such file").
+        with tempfile.NamedTemporaryFile(dir=run_dir, prefix=".mmagan-write-test"):
+            pass
     except OSError as e:
         raise OutputError(
             f"cannot write the output folder {run_dir} ({e.strerror or e}); set {key} to a writable place"
