@@ -16,7 +16,7 @@ def test_the_manual_builds_strict(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text()
-    assert "load_generator" in api and "GRegularizer" in api  # rendered from the docstrings
+    assert "load_generator" in api and "PhaseBatch" in api  # rendered from the docstrings
     for page in ("manual/training", "manual/adding-a-method", "protocols", "results"):
         assert (tmp_path / "site" / page / "index.html").is_file(), page
 

@@ -18,7 +18,9 @@ from mmagan.train import train
 
 PINNED = Path(__file__).parent / "pinned" / "fixed_seed_figures.json"
 CASES = {
-    "mmagan_ring": ["model=mmagan", "iterations=20", "seed=3", "model.ema.enabled=true", "model.ema.decay=0.9"],
+    "mmagan_ring": [
+        "model=mmagan", "iterations=20", "seed=3", "model.ema.enabled=true", "model.ema.decay=0.9",
+    ],
     "wgan_gp_ring": ["model=wgan_gp", "iterations=10", "seed=3"],
     # No lazy regulariser and no EMA ramp-up: the StyleGAN path whose numbers nothing may move.
     "stylegan_digits": [

@@ -5,7 +5,7 @@ import torch
 
 from mmagan.objectives import OBJECTIVES, build_objective
 from mmagan.objectives.mmagan import coverage_hinge, mode_activations
-from mmagan.objectives.wgan_gp import gradient_penalty
+from mmagan.regularizers.gradient_penalty import gradient_penalty
 
 
 def sig(x: float) -> float:

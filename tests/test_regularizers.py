@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmagan.build import build
-from mmagan.regularizers import REGULARIZERS, GRegularizer, build_regularizers
+from mmagan.regularizers import REGULARIZERS, PhaseBatch, Regularizer, build_regularizers
 from mmagan.regularizers.mode_seeking import ModeSeeking
 
 
@@ -15,15 +15,14 @@ def test_mode_seeking_matches_hand_computation():
     fake = torch.tensor([[1.0, 2.0], [0.5, 0.5], [3.0, 2.0], [0.5, 1.5]], requires_grad=True)
     # pairs (0, 2) and (1, 3): samples |1-3|,|2-2|,|0.5-0.5|,|0.5-1.5| -> 3/4; latents 1,0,2,1 -> 1
     ratio = (2 + 0 + 0 + 1) / 4 / ((1 + 0 + 2 + 1) / 4)
-    loss, terms = ModeSeeking(weight=2.0, eps=1e-5)(None, z, fake)
+    loss, terms = ModeSeeking(weight=2.0, eps=1e-5)(PhaseBatch(None, None, None, z, fake))
     assert terms["ms_ratio"].item() == pytest.approx(ratio)
     assert loss.item() == pytest.approx(2.0 / (ratio + 1e-5))
     loss.backward()
     assert fake.grad[0, 0] > 0 and fake.grad[2, 0] < 0  # pulled apart: the loss falls as they part
     odd = torch.cat([fake.detach(), torch.zeros(1, 2)])  # an odd batch leaves its last sample out
-    assert ModeSeeking(1.0)(None, torch.cat([z, torch.ones(1, 2)]), odd)[1][
-        "ms_ratio"
-    ].item() == pytest.approx(ratio)
+    (_, terms) = ModeSeeking(1.0)(PhaseBatch(None, None, None, torch.cat([z, torch.ones(1, 2)]), odd))
+    assert terms["ms_ratio"].item() == pytest.approx(ratio)
 
 
 def test_ms_weight_works_with_any_objective_and_is_refused_where_it_cannot(make_cfg):
@@ -54,16 +53,17 @@ def test_a_regulariser_defined_here_is_picked_up_from_config_and_trains(make_cfg
 
     calls = []
 
-    class SampleNorm(GRegularizer):
+    class SampleNorm(Regularizer):
         name = "sample_norm"
         checks = {"weight": (lambda v: isinstance(v, float) and v >= 0, "a number >= 0")}
 
         def __init__(self, weight: float = 0.0) -> None:
+            super().__init__(interval=1)
             self.weight = weight
 
-        def __call__(self, generator, z, fake):
-            calls.append(fake.shape[0])
-            norm = fake.pow(2).sum(1).mean()
+        def forward(self, batch):
+            calls.append(batch.fake.shape[0])
+            norm = batch.fake.pow(2).sum(1).mean()
             return self.weight * norm, {"sample_norm": norm.detach()}
 
     monkeypatch.setitem(REGULARIZERS, "sample_norm", SampleNorm)

@@ -116,10 +116,10 @@ def test_lightning_dispatch_runs_only_where_someone_listens(baseline, listener):
     callback with a backward or optimizer-step hook brings Lightning's path back, with its hooks,
     and the same losses, weights and step count."""
     make, tmp, (base_losses, base_module) = baseline
-    assert base_module._direct_calls
+    assert base_module.calls.direct
     listening = listener()
     losses, module = run_losses(make, tmp, *with_switches(), callbacks=[listening])
-    assert not module._direct_calls
+    assert not module.calls.direct
     assert listening.calls == STEPS * module.steps_per_iteration
     assert module.global_step == base_module.global_step == STEPS * module.steps_per_iteration
     torch.testing.assert_close(losses, base_losses, rtol=0, atol=0)

@@ -13,7 +13,7 @@ from mmagan.metrics.lpips_diversity import load_lpips
 from mmagan.metrics.ppl import lpips_distance, path_lengths, perceptual_path_length
 from mmagan.nets.residual_d import ResidualDiscriminator, minibatch_std
 from mmagan.nets.stylegan import RESOLUTIONS, STYLE_MODES, StyleGenerator, num_style_layers, style_blocks
-from mmagan.objectives.r1 import r1_penalty
+from mmagan.regularizers.r1 import r1_penalty
 
 SMALL = dict(latent_dim=16, w_dim=12, mapping_depth=2, channel_base=256, channel_max=16)
 
@@ -296,7 +296,7 @@ def test_ppl_in_w_needs_a_style_based_generator():
         ),
         ("r1.gamma=-1", "r1.gamma=-1 is invalid"),
         ("callbacks.ppl.sampling=middle", "callbacks.ppl.sampling='middle' is invalid"),
-        ("trainer.speed.compile=true", "trainer.speed.compile=true is invalid with r1.gamma > 0"),
+        ("trainer.speed.compile=true", "trainer.speed.compile=true is invalid with r1.gamma=0.01"),
     ],
 )
 def test_bad_stylegan_values_are_one_line_config_errors(make_cfg, override, message):
@@ -398,7 +398,7 @@ def test_short_mmagan_fit_with_the_stylegan_generator(tmp_path):
 def test_path_length_penalty_equals_a_finite_difference_jacobian():
     """|J_w^T y| by central differences over every coordinate of ws (float64), y the image-space
     noise the penalty draws (the same seed), against path_length_penalty's autograd."""
-    from mmagan.objectives.path_length import path_length_penalty
+    from mmagan.regularizers.path_length import path_length_penalty
 
     torch.manual_seed(0)
     g = StyleGenerator(
@@ -442,19 +442,19 @@ def test_path_length_regularisation_runs_lazily_and_is_logged(make_cfg):
                  "trainer.log_every_n_steps=4", "callbacks.mode_coverage.enabled=false")
     )  # fmt: skip
     calls = []
-    import mmagan.gan_module as gm
+    import mmagan.regularizers.path_length as pl
 
-    original = gm.path_length_penalty
-    gm.path_length_penalty = lambda *a, **k: calls.append(a[1].shape[0]) or original(*a, **k)
+    original = pl.path_length_penalty
+    pl.path_length_penalty = lambda *a, **k: calls.append(a[1].shape[0]) or original(*a, **k)
     try:
         run.trainer.fit(run.module, datamodule=run.datamodule)
     finally:
-        gm.path_length_penalty = original
+        pl.path_length_penalty = original
     batch = run.datamodule.batch_size
     assert calls == [batch // 2, batch // 2]  # iterations 2 and 4, on half the batch
     figures = read_metrics(run.run_dir)
     assert figures["train/pl_mean"] > 0 and "train/pl_penalty" in figures
-    assert float(run.module.pl_mean) == pytest.approx(figures["train/pl_mean"], rel=1e-6)
+    assert float(run.module.regularizers["pl"].mean) == pytest.approx(figures["train/pl_mean"], rel=1e-6)
 
 
 def test_path_length_needs_a_style_based_generator_and_no_compile(make_cfg):
@@ -465,7 +465,8 @@ def test_path_length_needs_a_style_based_generator_and_no_compile(make_cfg):
         validate_config(make_cfg("pl.weight=2"))
     from helpers import TINY_STYLEGAN
 
-    with pytest.raises(ConfigError, match=r"trainer.speed.compile=true is invalid with path-length"):
+    auto_on = r"trainer.speed.compile=true is invalid with pl.weight=2 \(auto for net=stylegan\)"
+    with pytest.raises(ConfigError, match=auto_on):
         validate_config(make_cfg(*TINY_STYLEGAN, "net.style_mode=modulated", "trainer.speed.compile=true"))
 
 

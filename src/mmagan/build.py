@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from mmagan.callbacks.from_config import RunParts, callbacks_from_config
 from mmagan.callbacks.metrics_file import MetricsFile
 from mmagan.callbacks.summary import ParameterSummary
+from mmagan.checkpoint_meta import CheckpointMeta
 from mmagan.config.validation import validate_config, validate_net
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
@@ -28,6 +29,7 @@ from mmagan.loggers import build_loggers
 from mmagan.metrics.fidelity import FidelitySettings
 from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
+from mmagan.module_settings import ModuleSettings
 from mmagan.nets import nets_for
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.objectives import build_objective
@@ -76,47 +78,14 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
     if fast.compile:
         generator.compile(mode=fast.compile_mode)  # in place: parameter names stay as they are
         discriminator.compile(mode=fast.compile_mode)
-    opt, ema = cfg.model.optimizer, cfg.model.ema
+    settings = ModuleSettings.from_config(cfg, datamodule.sample_shape, world_size(cfg))
+    meta = CheckpointMeta(resolved(cfg), datamodule.sample_shape)
     module = GANModule(
-        generator,
-        discriminator,
-        objective,
-        latent_dim=cfg.net.latent_dim,
-        lr_g=opt.lr_g,
-        lr_d=opt.lr_d,
-        betas=tuple(opt.betas),
-        optimizer_impl=fast.optimizer,
-        ema_decay=ema.decay if ema.enabled else None,
-        ema_start_iteration=ema.start_iteration,
-        ema_half_life_kimg=ema.half_life_kimg,
-        ema_rampup=ema.rampup,
-        images_per_iteration=cfg.data.batch_size * world_size(cfg),
-        eval_samples=cfg.eval.num_samples,
-        eval_batch_size=cfg.eval.batch_size,
-        eval_seed=cfg.eval.seed,
-        log_every_n_iterations=cfg.trainer.log_every_n_steps,
-        channels_last=fast.channels_last and len(datamodule.sample_shape) == 3,
-        run_config=resolved(cfg),
-        sample_shape=datamodule.sample_shape,
-        r1_gamma=cfg.r1.gamma,
-        r1_interval=cfg.r1.interval,
-        pl_weight=pl_weight(cfg),
-        pl_interval=cfg.pl.interval,
-        pl_batch_shrink=cfg.pl.batch_shrink,
-        pl_decay=cfg.pl.decay,
-        loss_check_seconds=fast.loss_check_seconds,
-        g_regularizers=build_regularizers(cfg),
+        generator, discriminator, objective, settings, build_regularizers(cfg, objective), meta
     )
     datamodule.batches_done = lambda: module.iteration  # a resumed loader starts after these
     datamodule.evaluation_batches = module.eval_dataloader
     return module, datamodule
-
-
-def pl_weight(cfg: DictConfig) -> float:
-    """pl.weight, with `auto`: StyleGAN2's 2 for net=stylegan style_mode=modulated, else 0."""
-    if cfg.pl.weight == "auto":
-        return 2.0 if cfg.net.name == "stylegan" and cfg.net.style_mode == "modulated" else 0.0
-    return float(cfg.pl.weight)
 
 
 def world_size(cfg: DictConfig) -> int:
@@ -148,7 +117,7 @@ def run_protocol(cfg: Any, module: GANModule) -> dict:
     """The evaluation protocol of a run's in-training figures, for metrics.json."""
     uses_lpips = cfg.lpips_diversity.enabled or cfg.ppl.enabled
     return {
-        "eval_samples": module.eval_samples,
+        "eval_samples": module.settings.evaluation.samples,
         "mode_coverage_draws": cfg.mode_coverage.draws,
         "fidelity_metrics": list(cfg.fidelity.metrics),
         "lpips": "alex v0.1" if uses_lpips else None,

@@ -10,6 +10,7 @@ from typing import Any
 
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
+from mmagan.registry import Registry
 from mmagan.runs.run_folder import RunFolder
 
 
@@ -65,11 +66,9 @@ def _wandb(cfg: Any, run_dir: Path) -> Logger:
 
 
 #: The `logger` group's keys and what each builds from its block and the run folder.
-LOGGERS: dict[str, Callable[[Any, Path], Logger]] = {
-    "csv": _csv,
-    "tensorboard": _tensorboard,
-    "wandb": _wandb,
-}
+LOGGERS: Registry[Callable[[Any, Path], Logger]] = Registry("logger")
+for _key, _build in (("csv", _csv), ("tensorboard", _tensorboard), ("wandb", _wandb)):
+    LOGGERS.add(_key, _build)
 
 
 def build_loggers(cfg: Any, run_dir: Path) -> list[Logger]:

@@ -27,6 +27,7 @@ from mmagan.checks import Checks, int_at_least, number_in
 from mmagan.metrics.fidelity import FIDELITY_METRICS, FidelitySettings
 from mmagan.metrics.ppl import PPL_CHECKS, PPLSettings
 from mmagan.nets.stylegan import is_style_based
+from mmagan.registry import Registry
 from mmagan.runs.run_folder import RunFolder
 
 
@@ -51,7 +52,9 @@ class CallbackKind:
     checks: Checks
 
 
-CALLBACKS: dict[str, CallbackKind] = {}
+#: callbacks.<key> -> how it is checked and built; a key registered from anywhere (even a test)
+#: is configurable with nothing else added.
+CALLBACKS: Registry[CallbackKind] = Registry("callbacks")
 
 BOOL = (lambda v: isinstance(v, bool), "true or false")
 EVERY = (int_at_least(1), "an integer >= 1")
@@ -61,7 +64,7 @@ def callback(key: str, checks: Checks):
     """Register the builder of `callbacks.<key>` with its parameters' checks."""
 
     def register(build: Builder) -> Builder:
-        CALLBACKS[key] = CallbackKind(build, checks)
+        CALLBACKS.add(key, CallbackKind(build, checks))
         return build
 
     return register

@@ -43,10 +43,15 @@ class ModeCoverage(L.Callback):
     def extra_draws(self, pl_module: L.LightningModule, n: int) -> list[Tensor]:
         draws = []
         for d in range(1, self.draws):
-            g = torch.Generator().manual_seed(pl_module.eval_seed + d)
+            g = torch.Generator().manual_seed(pl_module.settings.evaluation.seed + d)
             z = torch.randn(n, pl_module.latent_dim, generator=g).to(pl_module.device)
             draws.append(
-                torch.cat([pl_module.eval_generator(chunk) for chunk in z.split(pl_module.eval_batch_size)])
+                torch.cat(
+                    [
+                        pl_module.eval_generator(chunk)
+                        for chunk in z.split(pl_module.settings.evaluation.batch_size)
+                    ]
+                )
             )
         return draws
 

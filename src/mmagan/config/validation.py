@@ -52,14 +52,13 @@ def validate_objective(cfg: DictConfig) -> None:
     _unknown_keys(cfg, "model.objective", _objective_keys(OBJECTIVES[name]))
     o = "model.objective."
     run_checks(cfg, o, OBJECTIVES[name].checks)
-    if name == "pacgan":  # a cross-key rule: the batch splits into packs
-        m = _get(cfg, o + "packing")
-        batch = _get(cfg, "data.batch_size")
-        if _is_int(batch) and batch % m:
-            raise ConfigError(
-                f"model.objective.packing={m} is invalid with data.batch_size={batch}: the batch must "
-                f"split into packs of m (a multiple of {m})"
-            )
+    m = build_objective(**cfg.model.objective).packing
+    batch = _get(cfg, "data.batch_size")
+    if m > 1 and _is_int(batch) and batch % m:  # a cross-key rule: the batch splits into packs
+        raise ConfigError(
+            f"model.objective.packing={m} is invalid with data.batch_size={batch}: the batch must "
+            f"split into packs of m (a multiple of {m})"
+        )
 
 
 def validate_model(cfg: DictConfig) -> None:
@@ -98,10 +97,9 @@ def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
     kind = NETS[name]
     check(cfg, "net.latent_dim", int_at_least(1), "an integer >= 1")
     if not kind.fits(tuple(sample_shape)):
-        hint = "for images use net=dcgan" if name == "mlp" else "for 2-D data use net=mlp"
         raise ConfigError(
             f"net.name={name!r} needs {kind.needs}, but data {cfg.data.name!r} has samples of shape "
-            f"{tuple(sample_shape)}; {hint}"
+            f"{tuple(sample_shape)}; {kind.hint}"
         )
     if kind.keys is not None:
         _unknown_keys(cfg, "net", set(kind.keys))
@@ -118,74 +116,60 @@ def validate_net(cfg: DictConfig, sample_shape: tuple[int, ...]) -> None:
             f"net.d_minibatch={cfg.net.d_minibatch!r} is invalid with model.objective.name={objective!r}: "
             "its gradient penalty is per sample, and a minibatch layer mixes the samples of a batch; use none"
         )
-    if name == "stylegan":
-        from mmagan.nets.stylegan import num_style_layers
-
-        layers = num_style_layers(sample_shape[1])
-        check(
-            cfg,
-            "net.truncation_cutoff",
-            lambda v: v is None or (_is_int(v) and 1 <= v <= layers),
-            f"null or an integer in [1, {layers}] (styled layers at {sample_shape[1]} px)",
-        )
+    if kind.shape_checks is not None:
+        kind.shape_checks(cfg, tuple(sample_shape))
 
 
-def validate_pl(cfg: DictConfig) -> None:
-    weight = check(
-        cfg,
-        "pl.weight",
-        lambda v: v == "auto" or (_is_number(v) and v >= 0),
-        "auto or a number >= 0 (0: off)",
-    )
-    check(cfg, "pl.interval", int_at_least(1), "an integer >= 1 (1: every G step)")
-    check(cfg, "pl.batch_shrink", int_at_least(1), "an integer >= 1")
-    check(cfg, "pl.decay", lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
-    on = weight != "auto" and weight > 0
-    if on and cfg.net.name != "stylegan":
-        raise ConfigError(
-            f"pl.weight={weight} needs a style-based generator (net=stylegan): the penalty differentiates "
-            f"G's image with respect to w, and net={cfg.net.name} has none; set pl.weight=0"
-        )
-    auto_on = weight == "auto" and cfg.net.name == "stylegan" and cfg.net.style_mode == "modulated"
-    if (on or auto_on) and OmegaConf.select(cfg, "trainer.speed.compile") is True:
-        raise ConfigError(
-            "trainer.speed.compile=true is invalid with path-length regularisation (pl.weight > 0, the "
-            "default of net.style_mode=modulated): it backpropagates through a gradient, which "
-            "torch.compile does not support; set trainer.speed.compile=false or pl.weight=0"
-        )
-
-
-def validate_r1(cfg: DictConfig) -> None:
-    gamma = check(cfg, "r1.gamma", lambda v: _is_number(v) and v >= 0, "a number >= 0 (0: off)")
-    check(cfg, "r1.interval", int_at_least(1), "an integer >= 1 (1: every D step)")
-    if OmegaConf.select(cfg, "trainer.speed.compile") is True:
-        needs = None
-        if gamma > 0:
-            needs = "r1.gamma > 0"
-        elif not OBJECTIVES[cfg.model.objective.name].d_batch_norm_ok:  # it has a gradient penalty
-            needs = f"model.objective.name={cfg.model.objective.name!r} (a gradient penalty)"
-        if needs:
-            raise ConfigError(
-                f"trainer.speed.compile=true is invalid with {needs}: a gradient penalty backpropagates "
-                "through D's gradient, which torch.compile does not support; set trainer.speed.compile=false"
-            )
+def _turned_on_by(cls, block, net) -> str:
+    """The key and value that turn a regulariser on, as an error message names them."""
+    value, weight = block.get(cls.weight_key), f"{cls.weight_of(block, net):g}"
+    auto = f" ({value} for net={net.name})" if value == "auto" else ""
+    return f"{cls.name}.{cls.weight_key}={weight}{auto}"
 
 
 def validate_regularizers(cfg: DictConfig) -> None:
-    """Each registered G regulariser's block: its keys, its checks, and the batch it needs."""
-    from mmagan.regularizers import REGULARIZERS
+    """Each registered regulariser's block (its keys, its checks), then, for those the config turns
+    on and the objective's own: the batch each needs, the style-based G it may need, torch.compile
+    (which cannot backpropagate through a gradient), and at most one lazy interval per phase."""
+    from mmagan.regularizers import REGULARIZERS, enabled_blocks
 
     for name, cls in REGULARIZERS.items():
-        if OmegaConf.select(cfg, name) is None:
-            continue
-        _unknown_keys(cfg, name, set(cls.checks))
-        run_checks(cfg, f"{name}.", cls.checks)
-        # G's step reuses the last D step's latents: one of the d_steps slices of the batch
-        per_step = cfg.data.batch_size // build_objective(**cfg.model.objective).d_steps
-        if cls.enabled(_get(cfg, name)) and per_step < cls.min_batch:
+        if OmegaConf.select(cfg, name) is not None:
+            _unknown_keys(cfg, name, set(cls.checks))
+            run_checks(cfg, f"{name}.", cls.checks)
+    objective = build_objective(**cfg.model.objective)
+    # G's step reuses the last D step's latents: one of the d_steps slices of the batch
+    per_step = cfg.data.batch_size // objective.d_steps
+    on = [(cls, _turned_on_by(cls, block, cfg.net), block) for cls, block in enabled_blocks(cfg)]
+    on += [
+        (type(r), f"model.objective.name={cfg.model.objective.name!r}", None)
+        for r in objective.regularizers()
+    ]
+    intervals: dict[str, set[int]] = {}
+    for cls, what, block in on:
+        if per_step < cls.min_batch:
             raise ConfigError(
-                f"{name}.weight={_get(cfg, name).weight} needs at least {cls.min_batch} samples per G step, "
-                f"but data.batch_size={cfg.data.batch_size} gives {per_step}; raise data.batch_size"
+                f"{what} needs at least {cls.min_batch} samples per G step, but "
+                f"data.batch_size={cfg.data.batch_size} gives {per_step}; raise data.batch_size"
+            )
+        if cls.needs_style_based_g and not getattr(NETS.get(cfg.net.name), "style_based", False):
+            raise ConfigError(
+                f"{what} needs a style-based generator (net=stylegan): the penalty differentiates G's image "
+                f"with respect to w, and net={cfg.net.name} has none; set {cls.name}.{cls.weight_key}=0"
+            )
+        if cls.double_backward and OmegaConf.select(cfg, "trainer.speed.compile") is True:
+            raise ConfigError(
+                f"trainer.speed.compile=true is invalid with {what}: its penalty backpropagates through a "
+                "gradient, which torch.compile does not support; set trainer.speed.compile=false"
+            )
+        interval = int(block.get("interval", 1)) if block is not None else 1
+        if interval > 1:
+            intervals.setdefault(cls.phase, set()).add(interval)
+    for phase, found in intervals.items():
+        if len(found) > 1:
+            raise ConfigError(
+                f"lazy regularisers of {phase} have intervals {sorted(found)}: one interval per phase "
+                "(StyleGAN2's Adam correction assumes one regularisation step every I iterations)"
             )
 
 
@@ -212,7 +196,7 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 
 def validate_speed(cfg: DictConfig) -> None:
-    from mmagan.gan_module import OPTIMIZER_IMPLS
+    from mmagan.lazy_adam import IMPLS as OPTIMIZER_IMPLS
 
     _unknown_keys(cfg, "trainer.speed", SPEED_KEYS)
     s = "trainer.speed."
@@ -302,8 +286,6 @@ def validate_config(cfg: DictConfig) -> None:
     check(cfg, "seed", int_at_least(0), "an integer >= 0")
     validate_data(cfg)
     validate_model(cfg)
-    validate_r1(cfg)
-    validate_pl(cfg)
     validate_regularizers(cfg)
     validate_trainer(cfg)
     validate_callbacks(cfg)

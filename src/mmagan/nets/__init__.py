@@ -18,7 +18,7 @@ from mmagan.nets.mlp import MINIBATCH_CHECKS, MLP_CHECKS, MLPDiscriminator, MLPG
 from mmagan.nets.multi_generator import MultiGenerator
 from mmagan.nets.residual_d import ResidualDiscriminator
 from mmagan.nets.stylegan import RESOLUTIONS as STYLE_RESOLUTIONS
-from mmagan.nets.stylegan import STYLEGAN_CHECKS, StyleGenerator
+from mmagan.nets.stylegan import STYLEGAN_CHECKS, StyleGenerator, check_truncation_cutoff
 from mmagan.registry import Registry
 from mmagan.resolutions import RESOLUTIONS
 
@@ -37,15 +37,22 @@ class NetKind:
     fits: Callable[[tuple[int, ...]], bool]
     needs: str
     keys: frozenset[str] | None = None
+    #: what to suggest for samples it does not fit
+    hint: str = "for 2-D data use net=mlp"
+    #: whether G maps z to intermediate latents w (path-length regularisation, truncation)
+    style_based: bool = False
+    #: the checks that need the data's sample shape: (net config, sample shape) -> raise ConfigError
+    shape_checks: Callable[[Any, tuple[int, ...]], None] | None = None
 
 
 #: net.name -> its kind.
 NETS: Registry[NetKind] = Registry("net.name")
 
 
-def register_net(name: str, checks: Checks, fits, needs: str, keys=None):
-    """Make a builder selectable as net.name=<name>, with what validation needs to know of it."""
-    return lambda build: NETS.add(name, NetKind(build, checks, fits, needs, keys)).build
+def register_net(name: str, checks: Checks, fits, needs: str, keys=None, **capabilities):
+    """Make a builder selectable as net.name=<name>, with what validation needs to know of it
+    (NetKind's fields)."""
+    return lambda build: NETS.add(name, NetKind(build, checks, fits, needs, keys, **capabilities)).build
 
 
 def build_nets(
@@ -99,7 +106,11 @@ def _dcgan(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_o
 
 
 @register_net(
-    "mlp", {**MLP_CHECKS, **MINIBATCH_CHECKS, **INIT_CHECK}, lambda shape: len(shape) == 1, "vector data"
+    "mlp",
+    {**MLP_CHECKS, **MINIBATCH_CHECKS, **INIT_CHECK},
+    lambda shape: len(shape) == 1,
+    "vector data",
+    hint="for images use net=dcgan",
 )
 def _mlp(cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool, packing: int):
     dim = sample_shape[0]
@@ -129,6 +140,8 @@ def nets_for(cfg: Any, sample_shape: Sequence[int], objective) -> tuple[nn.Modul
     _square_image(STYLE_RESOLUTIONS),
     f"square images of resolution {STYLE_RESOLUTIONS}",
     frozenset(STYLEGAN_CHECKS) | {"name", "latent_dim"},
+    style_based=True,
+    shape_checks=check_truncation_cutoff,
 )
 def _stylegan(
     cfg: Any, sample_shape: Sequence[int], num_heads: int, d_batch_norm_ok: bool, packing: int

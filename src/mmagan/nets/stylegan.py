@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmagan.checks import Checks, int_at_least, number_in, one_of
+from mmagan.checks import Checks, _is_int, check, int_at_least, number_in, one_of
 from mmagan.errors import ConfigError
 from mmagan.nets.equalized import EqualConv2d, EqualLinear, lrelu
 from mmagan.nets.resample import RESAMPLES, upsample2d
@@ -67,6 +67,17 @@ def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
 def num_style_layers(resolution: int) -> int:
     """The ws a generator of this resolution takes: 8 at 32 px, 14 at 256 px (in both modes)."""
     return 2 * (int(math.log2(resolution)) - 1)
+
+
+def check_truncation_cutoff(cfg, sample_shape: tuple[int, ...]) -> None:
+    """net.truncation_cutoff against the styled layers at the data's resolution."""
+    layers = num_style_layers(sample_shape[1])
+    check(
+        cfg,
+        "net.truncation_cutoff",
+        lambda v: v is None or (_is_int(v) and 1 <= v <= layers),
+        f"null or an integer in [1, {layers}] (styled layers at {sample_shape[1]} px)",
+    )
 
 
 def ws_resolutions(resolution: int, mode: str = "adain") -> list[int]:

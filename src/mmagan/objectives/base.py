@@ -60,9 +60,10 @@ class Objective:
         the figures to log (detached tensors, by name)."""
         raise NotImplementedError
 
-    def d_regularizer(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Losses:
-        """A term added to the D loss that needs D itself (e.g. a gradient penalty); none by default."""
-        return real.new_zeros(()), {}
+    def regularizers(self) -> list:
+        """Regularisers that are part of this objective's definition (WGAN-GP's gradient penalty),
+        run by the step like those chosen by config (regularizers/base.py); none by default."""
+        return []
 
     def g_judge(
         self, discriminator: torch.nn.Module, judge: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor

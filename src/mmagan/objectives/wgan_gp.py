@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import torch
 from torch import Tensor
 
 from mmagan.checks import Checks, _is_number, int_at_least
 from mmagan.objectives.base import Losses, Objective, check_logits
-
-
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-    """E[(||grad_x critic(x_hat)||_2 - 1)^2] with x_hat uniformly between paired real and fake samples."""
-    alpha = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype)
-    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    scores = critic(x_hat)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+from mmagan.regularizers.base import Regularizer
+from mmagan.regularizers.gradient_penalty import GradientPenalty
 
 
 class WGANGPObjective(Objective):
@@ -41,9 +31,8 @@ class WGANGPObjective(Objective):
         wasserstein = real_logits.mean() - fake_logits.mean()
         return -wasserstein, {"wasserstein": wasserstein.detach()}
 
-    def d_regularizer(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Losses:
-        gp = gradient_penalty(discriminator, real, fake)
-        return self.gp_weight * gp, {"gp": gp.detach()}
+    def regularizers(self) -> list[Regularizer]:
+        return [GradientPenalty(self.gp_weight)]
 
     def g_loss(self, fake_logits: Tensor, div_logits: Tensor | None = None) -> Losses:
         check_logits(fake_logits, 1, "fake")

@@ -8,10 +8,10 @@ latents of one conditioning input.
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmagan.checks import Checks, _is_number
-from mmagan.regularizers.base import GRegularizer, Losses
+from mmagan.regularizers.base import Losses, PhaseBatch, Regularizer
 
 
 def mode_seeking_ratio(fake: Tensor, z: Tensor) -> Tensor:
@@ -22,8 +22,10 @@ def mode_seeking_ratio(fake: Tensor, z: Tensor) -> Tensor:
     return samples / latents
 
 
-class ModeSeeking(GRegularizer):
+class ModeSeeking(Regularizer):
     name = "ms"
+    phase = "G"
+    remedy = True
     min_batch = 2
     checks: Checks = {
         "weight": (lambda v: _is_number(v) and v >= 0, "a number >= 0 (0: off)"),
@@ -31,9 +33,10 @@ class ModeSeeking(GRegularizer):
     }
 
     def __init__(self, weight: float = 0.0, eps: float = 1e-5) -> None:
+        super().__init__(interval=1)
         self.weight, self.eps = float(weight), float(eps)
 
-    def __call__(self, generator: nn.Module, z: Tensor, fake: Tensor) -> Losses:
-        ratio = mode_seeking_ratio(fake, z)
+    def forward(self, batch: PhaseBatch) -> Losses:
+        ratio = mode_seeking_ratio(batch.fake, batch.z)
         penalty = 1.0 / (ratio + self.eps)
         return self.weight * penalty, {"ms_ratio": ratio.detach(), "ms_penalty": penalty.detach()}

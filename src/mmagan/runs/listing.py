@@ -68,8 +68,8 @@ def remedy_options(cfg) -> str:
     chosen = []
     for name, cls in REGULARIZERS.items():
         block = OmegaConf.select(cfg, name)
-        if block is not None and cls.enabled(block):
-            chosen.append(f"{name}.weight={block.weight:g}")
+        if cls.remedy and block is not None and cls.weight_of(block, cfg.get("net", {})) > 0:
+            chosen.append(f"{name}.{cls.weight_key}={cls.weight_of(block, cfg.get('net', {})):g}")
     minibatch = OmegaConf.select(cfg, "net.d_minibatch")
     if minibatch not in (None, "none"):
         chosen.append(f"net.d_minibatch={minibatch}")
