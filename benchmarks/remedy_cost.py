@@ -24,6 +24,7 @@ METHODS = {
     "pacgan": ["model=pacgan"],
     "unrolled k=5": ["model=unrolled"],
     "unrolled k=10": ["model=unrolled", "model.objective.unroll_steps=10"],
+    "veegan": ["model=veegan"],
     "dcgan + ms.weight=1": ["model=dcgan", "ms.weight=1"],
     "dcgan + minibatch discrimination": ["model=dcgan", "net.d_minibatch=discrimination"],
     "dcgan + minibatch stddev": ["model=dcgan", "net.d_minibatch=stddev"],

@@ -50,6 +50,7 @@ QUIET = [
         "mmagan net.d_minibatch=stddev",
         "unrolled",
         "madgan",
+        "veegan",
     ],
 )
 def test_no_host_read_in_an_iteration_that_does_not_log(make_cfg, model, ema):

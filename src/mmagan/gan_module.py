@@ -180,8 +180,9 @@ class GANModule(L.LightningModule):
             z = self.sample_latents(real.shape[0])
             with torch.no_grad():
                 fake = self.generator(z)
-            real_logits = self.judge(real)
-            loss, terms = self.objective.d_loss(real_logits, self.judge(fake))
+            obj = self.objective
+            real_logits = self.judge(obj.real_input(real, self.generator))
+            loss, terms = obj.d_loss(real_logits, self.judge(obj.fake_input(fake, z)))
             batch = PhaseBatch(self.generator, self.judge, real, z, fake)
             loss, terms = self.add_every_step("D", batch, loss, terms)
             self.update(opt_d, loss)
@@ -195,9 +196,11 @@ class GANModule(L.LightningModule):
         with self.calls.training_only(opt_g):
             fake = G(d_batch.z)
             judge = obj.g_judge(self.discriminator, self.judge, d_batch.real, fake)
-            fake_logits = judge(fake)
-            m = obj.diversity_batch_size
-            div_logits = judge(G(self.sample_latents(m))) if m > 0 else None
+            fake_logits = judge(obj.fake_input(fake, d_batch.z))
+            div_logits = None
+            if obj.diversity_batch_size > 0:
+                z_div = self.sample_latents(obj.diversity_batch_size)
+                div_logits = judge(obj.fake_input(G(z_div), z_div))
             loss, terms = obj.g_loss(fake_logits, div_logits)
             batch = PhaseBatch(G, judge, d_batch.real, d_batch.z, fake)
             loss, terms = self.add_every_step("G", batch, loss, terms)

@@ -123,6 +123,7 @@ def nets_for(cfg: Any, sample_shape: Sequence[int], objective) -> tuple[nn.Modul
     """G and D as an objective needs them (its heads, packing, and whether D may batch-normalise):
     the one way training, checkpoints, export and inspection build the nets."""
     g, d = build_nets(cfg, sample_shape, objective.num_heads, objective.d_batch_norm_ok, objective.packing)
+    g, d = objective.wrap_nets(g, d, cfg, tuple(sample_shape))
     if objective.num_generators > 1:
         more = [build_nets(cfg, sample_shape, 1, True, 1)[0] for _ in range(objective.num_generators - 1)]
         if objective.share_generators and not hasattr(g, "trunk_and_head"):

@@ -12,6 +12,7 @@ from mmagan.objectives.madgan import MADGANObjective
 from mmagan.objectives.mmagan import MMAGANObjective
 from mmagan.objectives.pacgan import PacGANObjective
 from mmagan.objectives.unrolled import UnrolledObjective
+from mmagan.objectives.veegan import VEEGANObjective
 from mmagan.objectives.wgan_gp import WGANGPObjective
 from mmagan.registry import Registry
 
@@ -33,6 +34,7 @@ for _cls in (
     PacGANObjective,
     UnrolledObjective,
     MADGANObjective,
+    VEEGANObjective,
 ):
     register_objective(_cls)
 

@@ -55,6 +55,23 @@ class Objective:
         """What D is given for a batch of samples x; x itself except for packing objectives."""
         return x
 
+    def real_input(self, real: Tensor, generator: torch.nn.Module) -> Tensor:
+        """What D judges for a real batch: the samples themselves by default; VEEGAN's pair of the
+        reconstructed latent and the sample."""
+        return real
+
+    def fake_input(self, fake: Tensor, z: Tensor) -> Tensor:
+        """What D judges for fakes made from latents z: the samples by default; VEEGAN's (z, G(z))."""
+        return fake
+
+    def wrap_nets(
+        self, generator: torch.nn.Module, discriminator: torch.nn.Module, net_cfg, sample_shape
+    ) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The nets this objective trains, from the net family's G and D: those by default;
+        VEEGAN adds a reconstructor to G and gives D pairs. Called wherever nets are built
+        (training, checkpoints, inspection), so every path builds the same nets."""
+        return generator, discriminator
+
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Losses:
         """D's loss on its logits for a real and a fake batch, each (N, K): the loss to minimise and
         the figures to log (detached tensors, by name)."""
