@@ -39,9 +39,14 @@ for _cls in (
     register_objective(_cls)
 
 
+def role_of(name: str) -> str:
+    """A method's part in a study (Objective.role); "baseline" for one this installation lacks."""
+    return getattr(OBJECTIVES.get(name), "role", "baseline")
+
+
 def build_objective(name: str, **kwargs: Any) -> Objective:
     """The objective `name` with its config parameters (the `model.objective` block)."""
     return OBJECTIVES.pick(name)(**kwargs)
 
 
-__all__ = ["OBJECTIVES", "Objective", "build_objective", "register_objective"]
+__all__ = ["OBJECTIVES", "Objective", "build_objective", "register_objective", "role_of"]

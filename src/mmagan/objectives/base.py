@@ -37,6 +37,15 @@ class Objective:
     num_generators: int = 1
     #: Whether those generators share every layer but the last.
     share_generators: bool = False
+    #: Its part in a study: "studied" (the method the report ranks against the best baseline,
+    #: MMA-GAN), "baseline" (the paper's baselines) or "remedy" (the literature's remedies).
+    role: str = "baseline"
+    #: Config parameters the report shows in columns of their own (and in the row's label) instead
+    #: of as changed parameters: MMA-GAN's K, lambda and tau; PacGAN's packing.
+    report_columns: tuple[str, ...] = ()
+    #: Options whose changes from the defaults name a variant of the method (MMA-GAN's head
+    #: assignment, hinge, ...): the class's `variant` property, built from those options, names it.
+    variant_options: tuple[str, ...] = ()
     #: The checks of this objective's own config parameters (model.objective.<key>), run before
     #: training by config/validation.py: key -> (predicate, what is allowed).
     checks: Checks = {}

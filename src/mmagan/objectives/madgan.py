@@ -20,6 +20,7 @@ from mmagan.objectives.base import Losses, Objective, check_logits
 
 class MADGANObjective(Objective):
     name = "madgan"
+    role = "remedy"
     checks: Checks = {
         "num_generators": (int_at_least(2), "an integer >= 2 (k)"),
         "share": (lambda v: isinstance(v, bool), "true or false"),

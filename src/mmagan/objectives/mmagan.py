@@ -85,6 +85,9 @@ class MMAGANObjective(DCGANObjective):
 
     name = "mmagan"
     sigmoid_heads = True
+    role = "studied"
+    report_columns = ("num_heads", "lambda_div", "tau")
+    variant_options = ("real_assignment", "g_adversarial", "hinge", "smooth_beta", "diversity")
     checks: Checks = {
         "num_heads": (int_at_least(1), "an integer >= 1 (K)"),
         "tau": (number_in(0, 1, lo_open=True, hi_open=True), "a number with 0 < tau < 1"),

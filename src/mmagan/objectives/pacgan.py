@@ -14,6 +14,7 @@ class PacGANObjective(DCGANObjective):
     the channels (`pack`); the nets take m times the data's channels."""
 
     name = "pacgan"
+    report_columns = ("packing",)
     checks: Checks = {"packing": (int_at_least(1), "an integer >= 1 (m; PacGAN used 2, 3 and 4)")}
 
     def __init__(self, packing: int = 2) -> None:

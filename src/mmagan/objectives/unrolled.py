@@ -44,6 +44,7 @@ class UnrolledObjective(DCGANObjective):
     """The non-saturating GAN loss, G's taken against D unrolled `unroll_steps` steps ahead."""
 
     name = "unrolled"
+    role = "remedy"
     checks: Checks = {
         "unroll_steps": (int_at_least(0), "an integer >= 0 (0: the plain GAN)"),
         "unroll_lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),

@@ -161,7 +161,7 @@ def specialisation_table(benches) -> tuple[str, str]:
     for b in benches:
         if b.data not in MIXTURES:
             continue
-        runs = sorted((r for r in b.records if r.method == "mmagan"), key=lambda r: (r.variant, r.seed or 0))
+        runs = sorted((r for r in b.records if r.studied), key=lambda r: (r.variant, r.seed or 0))
         for r in runs:
             acts = heads_over_modes(r)
             if acts is None:

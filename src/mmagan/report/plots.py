@@ -26,7 +26,7 @@ def heatmaps(rows: list[Row], metrics: list[str], out_dir: Path) -> list[Path]:
     """heatmap_<data>_<metric>.png: one panel per tau, K down, lambda across, mean over seeds."""
     written = []
     for data in sorted({r.data for r in rows}):
-        grid = [r for r in rows if r.data == data and r.method == "mmagan"]
+        grid = [r for r in rows if r.data == data and r.studied]
         for metric in metrics:
             if any(metric in r.summaries for r in grid):
                 path = out_dir / f"heatmap_{_slug(data)}_{_slug(metric)}.png"
@@ -83,8 +83,8 @@ def learning_curves(rows: list[Row], metric: str, out_dir: Path, top: int = 5) -
     written = []
     for data in sorted({r.data for r in rows}):
         in_data = [r for r in rows if r.data == data]
-        shown = sorted((r for r in in_data if r.method == "mmagan"), key=lambda r: r.rank)[:top]
-        shown += [r for r in in_data if r.method != "mmagan"]
+        shown = sorted((r for r in in_data if r.studied), key=lambda r: r.rank)[:top]
+        shown += [r for r in in_data if not r.studied]
         fig = Figure(figsize=(6, 4))
         ax = fig.subplots()
         drawn = 0

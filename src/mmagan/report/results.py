@@ -30,7 +30,7 @@ from mmagan.report.numbers import sig
 from mmagan.report.plots import heatmaps
 from mmagan.report.sensitivity import sensitivity_section
 from mmagan.report.stats import Difference, lower_is_better, verdict, welch_difference
-from mmagan.report.tables import BASELINES, Row, build_rows, markdown_table
+from mmagan.report.tables import Row, build_rows, markdown_table
 from mmagan.runs.listing import RunRecord, find_runs, finished
 from mmagan.runs.sweep_jobs import read_metrics
 
@@ -110,7 +110,7 @@ def metric_columns(data: str) -> list[tuple[str, str]]:
 def drop_shared_settings(rows: list[Row]) -> str:
     """When every MMA-GAN configuration of a benchmark has the same K, lambda and tau, the sentence
     that states them once; they are then left out of the labels, which read as the variants alone."""
-    mma = [r for r in rows if r.method == "mmagan"]
+    mma = [r for r in rows if r.studied]
     settings = {r.settings for r in mma}
     if len(settings) != 1:
         return ""
@@ -125,7 +125,7 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row], str]:
     columns = metric_columns(bench.data)
     rows = build_rows(bench.records, [m for m, _ in columns])
     settings = drop_shared_settings(rows)
-    rows.sort(key=lambda r: (r.method != "mmagan", r.variant, r.label))
+    rows.sort(key=lambda r: (not r.studied, r.variant, r.label))
     lines = [[r.label, str(r.seeds), *(mean_se(r.values(m)) for m, _ in columns)] for r in rows]
     for entry in published(bench.data, bench.protocol):
         position = {metric: i for i, metric in enumerate(entry["metrics"])}
@@ -145,7 +145,7 @@ def ranked_by(rows: list[Row], metric: str) -> list[Row]:
 def best_baseline(ranked: list[Row]) -> Row | None:
     """The best of the other methods with two seeds or more (any, where none has two): a baseline
     on one seed has no interval, and would otherwise displace the comparison that has one."""
-    others = [r for r in ranked if r.method != "mmagan"]
+    others = [r for r in ranked if not r.studied]
     seeded = [r for r in others if r.seeds >= 2] or others
     return seeded[0] if seeded else None
 
@@ -165,8 +165,8 @@ def reading(rows: list[Row], data: str) -> str:
         ranked = ranked_by(rows, metric)
         order = ", ".join(f"{r.label} {sig(np.mean(r.values(metric)))}" for r in ranked)
         sentence = f"**{title}** ({'lower' if lower_is_better(metric) else 'higher'} is better): {order}."
-        mma = next((r for r in ranked if r.method == "mmagan" and not r.variant), None)
-        others = [r for r in ranked if r.method != "mmagan"]
+        mma = next((r for r in ranked if r.studied and not r.variant), None)
+        others = [r for r in ranked if not r.studied]
         best = best_baseline(ranked)
         if mma is not None and best is not None:
             top = np.mean(best.values(metric))
@@ -193,8 +193,8 @@ def reading(rows: list[Row], data: str) -> str:
 def variants_table(rows: list[Row], data: str) -> str:
     """Whether heads made to specialise help: each variant of MMA-GAN's heads against the paper's
     heads and against the best baseline with two seeds or more, per metric, with 95 % intervals."""
-    paper = next((r for r in rows if r.method == "mmagan" and not r.variant), None)
-    variants = [r for r in rows if r.method == "mmagan" and r.variant]
+    paper = next((r for r in rows if r.studied and not r.variant), None)
+    variants = [r for r in rows if r.studied and r.variant]
     if paper is None or not variants:
         return ""
 
@@ -240,7 +240,7 @@ def along_budget(rows: list[Row], curves: dict[str, list[Curve]], data: str) -> 
         if best is None or best.seeds < 2:
             continue
         by_label = {c.label: c for c in curves[metric]}
-        for r in (r for r in rows if r.method == "mmagan" and r.label in by_label):
+        for r in (r for r in rows if r.studied and r.label in by_label):
             along = differences_along(by_label[r.label], by_label[best.label])
             points = [p for p, _ in along]
             said = {p: verdict(d, metric) for p, d in along}
@@ -331,7 +331,7 @@ def noise_table(bench: Benchmark, rows: list[Row]) -> str:
 def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Curve]]) -> list[str]:
     """Where the best baseline settled, and whether the methods' order moved along the budget."""
     columns = metric_columns(bench.data)
-    baselines = [r for r in rows if r.method in BASELINES]
+    baselines = [r for r in rows if r.role == "baseline"]
     lines = []
     best = best_baseline(sorted(baselines, key=lambda r: r.rank))
     who = "The best baseline at the final budget"
@@ -464,7 +464,7 @@ def diagnostics_section(benches: list[Benchmark], assets: Path) -> list[str]:
     for b in benches:
         if b.data not in MIXTURES:
             continue
-        reps = sorted((r for r in b.records if r.method == "mmagan" and r.seed == 0), key=lambda r: r.variant)
+        reps = sorted((r for r in b.records if r.studied and r.seed == 0), key=lambda r: r.variant)
         for rep in reps:
             tag = f"{b.name}_{rep.variant.replace('+', '_')}" if rep.variant else b.name
             curves = head_activation_plot(rep, assets / f"heads_{tag}.png")

@@ -73,7 +73,7 @@ def collect_settings(sweeps_root: Path, data: str, iterations: int | None) -> di
     seen: set[tuple[Key, int | None]] = set()
     for folder in folders:
         for r in finished(find_runs([folder])):
-            paper = r.method == "mmagan" and not r.variant and not r.params
+            paper = r.studied and not r.variant and not r.params
             if not paper or r.data != data or r.iterations != iterations:
                 continue
             key = (int(r.K), float(r.lam), float(r.tau))

@@ -8,11 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmagan.objectives import role_of
 from mmagan.report.numbers import sig
 from mmagan.report.stats import RANKING, Difference, Summary, lower_is_better, summarize, welch_difference
 from mmagan.runs.listing import RunRecord
-
-BASELINES = ("gan", "dcgan", "wgan_gp", "pacgan")
 
 
 @dataclass
@@ -33,6 +32,15 @@ class Row:
     settings_in_label: bool = True  # False where a page states MMA-GAN's K, lambda and tau once
 
     @property
+    def role(self) -> str:
+        """Its method's part in a study (Objective.role: studied, baseline or remedy)."""
+        return role_of(self.method)
+
+    @property
+    def studied(self) -> bool:
+        return self.role == "studied"
+
+    @property
     def seeds(self) -> int:
         return len(self.runs)
 
@@ -47,11 +55,11 @@ class Row:
     @property
     def label(self) -> str:
         extra = f" + {self.params}" if self.params else ""  # options outside the objective's columns
-        if self.method == "mmagan":
-            name = f"mmagan[{self.variant}]" if self.variant else "mmagan"
+        if self.studied:
+            name = f"{self.method}[{self.variant}]" if self.variant else self.method
             return (f"{name} {self.settings}" if self.settings_in_label else name) + extra
-        if self.method == "pacgan":
-            return f"pacgan{self.packing}{extra}"
+        if self.packing is not None:
+            return f"{self.method}{self.packing}{extra}"
         return f"{self.method}[{self.params}]" if self.params else self.method
 
 
@@ -108,11 +116,11 @@ def compare_with_baselines(rows: list[Row], metrics: list[str]) -> list[Comparis
     """The best-ranked MMA-GAN configuration of each data set against each baseline there."""
     comparisons = []
     for data in sorted({r.data for r in rows}):
-        mmagan = [r for r in rows if r.data == data and r.method == "mmagan"]
+        mmagan = [r for r in rows if r.data == data and r.studied]
         if not mmagan:
             continue
         best = min(mmagan, key=lambda r: r.rank)
-        for baseline in (r for r in rows if r.data == data and r.method in BASELINES):
+        for baseline in (r for r in rows if r.data == data and r.role == "baseline"):
             differences = {
                 m: welch_difference(best.values(m), baseline.values(m))
                 for m in metrics

@@ -39,6 +39,17 @@ class RunRecord:
     error: str = ""
 
     @property
+    def role(self) -> str:
+        """Its method's part in a study (Objective.role: studied, baseline or remedy)."""
+        from mmagan.objectives import role_of
+
+        return role_of(self.method)
+
+    @property
+    def studied(self) -> bool:
+        return self.role == "studied"
+
+    @property
     def configuration(self) -> tuple:
         """What seeds of one setting share: the key rows of the report are grouped by."""
         return (self.data, self.method, self.K, self.lam, self.tau, self.packing, self.variant, self.params)
@@ -76,12 +87,12 @@ def remedy_options(cfg) -> str:
     return ",".join(chosen)
 
 
-def mmagan_variant(objective) -> str:
-    """The MMA-GAN options a run changed from the paper's (MMAGANObjective.variant), from its config."""
-    from mmagan.objectives.mmagan import MMAGANObjective
-
-    options = ("real_assignment", "g_adversarial", "hinge", "smooth_beta", "diversity")
-    return MMAGANObjective(**{k: objective[k] for k in options if k in objective}).variant
+def variant_of(cls, objective) -> str:
+    """The variant options a run changed from its method's defaults (the class's `variant`), from
+    its config; "" for a method without variants."""
+    if not getattr(cls, "variant_options", ()):
+        return ""
+    return cls(**{k: objective[k] for k in cls.variant_options if k in objective}).variant
 
 
 def is_reported_metric(name: str) -> bool:
@@ -108,16 +119,20 @@ def read_run(folder: Path) -> RunRecord:
         if opt is not None and all(k in opt for k in ("lr_g", "lr_d", "betas")):  # older runs may lack one
             betas = ", ".join(f"{b:g}" for b in opt.betas)
             record.optimizer = f"Adam lr_g={opt.lr_g:g} lr_d={opt.lr_d:g} betas=({betas})"
-        if record.method not in ("pacgan", "mmagan"):  # those two have columns of their own
+        from mmagan.objectives import OBJECTIVES  # here: objectives import nets, torch
+
+        cls = OBJECTIVES.get(record.method)
+        columns = getattr(cls, "report_columns", ())
+        if not columns:  # a method with columns of its own shows them instead
             record.params = changed_params(objective)
         record.params = ",".join(p for p in (record.params, remedy_options(cfg)) if p)
-        if record.method == "pacgan":
+        if "packing" in columns:
             record.packing = int(objective.get("packing", 2))
-        if record.method == "mmagan":
+        if "num_heads" in columns:
             record.K = int(objective.num_heads)
             record.lam = float(objective.lambda_div)
             record.tau = float(objective.tau)
-            record.variant = mmagan_variant(objective)
+        record.variant = variant_of(cls, objective)
     record.metrics = {
         k: float(v)
         for k, v in read_metrics(folder).items()
