@@ -85,7 +85,7 @@ def test_paper_experiment_configs_build_for_every_model(image_cfg, tmp_path, exp
     assert run.module.objective.num_heads == (8 if model == "mmagan" else 1)
     if experiment.endswith("stylegan"):  # the paper's widths: 512 maps at 4x4, w of 512
         assert run.module.generator.synthesis.const.shape == (1, 512, 4, 4)
-        assert run.module.generator.w_avg.shape == (512,) and run.module.r1_gamma > 0
+        assert run.module.generator.w_avg.shape == (512,) and run.module.regularizers["r1"].gamma > 0
 
 
 @pytest.mark.parametrize("digits", ["mnist", "digits"])
