@@ -108,8 +108,9 @@ class PlainLoop:
         if args.compile:
             G.compile(), D.compile()
         self.G, self.D, self.obj, self.conv = G, D, m.objective, net == "conv"
-        self.opt_d = torch.optim.Adam(D.parameters(), m.lr_d, betas=m.betas, fused=True)
-        self.opt_g = torch.optim.Adam(G.parameters(), m.lr_g, betas=m.betas, fused=True)
+        opt = m.settings.optimizer
+        self.opt_d = torch.optim.Adam(D.parameters(), opt.lr_d, betas=opt.betas, fused=True)
+        self.opt_g = torch.optim.Adam(G.parameters(), opt.lr_g, betas=opt.betas, fused=True)
         self.B, self.M, self.latent = NETS[net]["batch"], self.obj.diversity_batch_size, m.latent_dim
         self.autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
         self.source = self._batches(data.to(dev))

@@ -116,7 +116,8 @@ def test_stylegan_iterations_do_not_read_the_host_either(make_cfg, mode):
         "model.ema.rampup=0.05",
     )  # fmt: skip
     run = build(cfg)
-    assert run.module.pl_weight == (2.0 if mode == "modulated" else 0.0)
+    pl = run.module.regularizers["pl"].weight if "pl" in run.module.regularizers else 0.0
+    assert pl == (2.0 if mode == "modulated" else 0.0)
     counter = CountIn([1, 2, 3, 4])
     run.trainer.callbacks.insert(0, counter)
     run.trainer.fit(run.module, datamodule=run.datamodule)
