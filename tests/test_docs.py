@@ -29,3 +29,16 @@ def test_every_link_from_the_readme_into_the_repository_resolves():
     assert len(targets) >= 10
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert missing == []
+
+
+def test_every_mean_and_error_the_findings_quote_is_one_the_report_wrote():
+    """docs/manual/findings.md reads the generated pages in words; each `mean ± error` it quotes
+    must appear, as written, on one of them (so a regenerated page cannot leave it behind)."""
+    import re
+
+    pair = re.compile(r"(-?\d+(?:\.\d+)?) ± (\d+(?:\.\d+)?)")
+    pages = [p for p in (ROOT / "docs").rglob("*.md") if "manual" not in p.parts]
+    written = {(float(a), float(b)) for p in pages for a, b in pair.findall(p.read_text())}
+    quoted = [(float(a), float(b)) for a, b in pair.findall((ROOT / "docs/manual/findings.md").read_text())]
+    assert quoted, "the findings quote no figures: the pattern is wrong"
+    assert [q for q in quoted if q not in written] == []
