@@ -72,12 +72,39 @@ def test_madgan_trains_from_the_command_line_config_and_refuses_too_small_batche
     from mmagan.config.validation import validate_config
     from mmagan.errors import ConfigError
 
-    run = build(make_cfg("model=madgan", "model.objective.num_generators=4", "iterations=3"))
+    run = build(
+        make_cfg(
+            "model=madgan", "model.objective.num_generators=4", "iterations=3", "trainer.val_check_interval=3"
+        )
+    )
     assert run.module.generator.num_generators == 4 and run.module.discriminator.head.out_features == 5
     run.trainer.fit(run.module, datamodule=run.datamodule)
+    figures = run.trainer.callback_metrics
+    assert 0 <= float(figures["modes/modes_per_generator"]) <= 8  # the ring's 8 modes
+    assert list((run.run_dir / "plots").glob("generators_over_modes_iter*.png"))  # the table's picture
     with pytest.raises(
         ConfigError, match=r"num_generators=8 needs at least 16 samples per step .* data.batch_size=10"
     ):
         validate_config(make_cfg("model=madgan", "data.batch_size=10"))
     with pytest.raises(ConfigError, match=r"model.objective.num_generators=1 is invalid"):
         validate_config(make_cfg("model=madgan", "model.objective.num_generators=1"))
+
+
+def test_the_generator_mode_table_counts_each_generator_s_high_quality_samples_by_mode():
+    from mmagan.metrics.generator_modes import generator_mode_counts, generator_mode_figures
+
+    modes = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    first = torch.tensor([[0.1, 0.0], [0.0, -0.2], [5.0, 5.0]])  # two at mode 0, one far from all
+    second = torch.tensor([[10.0, 0.1], [0.1, 9.9], [9.8, 0.0]])  # modes 1, 2, 1
+    counts = generator_mode_counts([first, second], modes, std=0.1, threshold=3.0)
+    assert counts.tolist() == [[2, 0, 0], [0, 2, 1]]
+    figures = generator_mode_figures(counts)
+    assert figures["modes/modes_per_generator"] == 1.5  # one mode and two
+    assert figures["modes/generators_per_mode"] == 1.0  # no mode shared: the generators split them
+
+
+def test_sample_from_runs_every_latent_through_one_generator():
+    torch.manual_seed(0)
+    gens = [MLPGenerator(2, 2, [4], batch_norm=False) for _ in range(3)]
+    multi, z = MultiGenerator(gens, share=False), torch.randn(5, 2)
+    assert torch.equal(multi.sample_from(2, z), gens[2](z))

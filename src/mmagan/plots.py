@@ -45,6 +45,22 @@ def save_scatter(samples: Tensor, path: Path, modes: Tensor | None = None, title
     return save_figure(fig, path)
 
 
+def save_generator_modes(counts: Tensor, path: Path, title: str = "") -> Path:
+    """(k, M) counts as a heatmap: which generator (row) puts its high-quality samples at which
+    true mode (column), each row as shares of that generator's samples."""
+    shares = counts.double() / counts.sum(1, keepdim=True).clamp(min=1)
+    k, m = shares.shape
+    fig = Figure(figsize=(max(4.0, 0.3 * m + 2), max(2.5, 0.35 * k + 1.5)), dpi=100)
+    ax = fig.subplots()
+    image = ax.imshow(shares.numpy(), cmap="viridis", vmin=0, aspect="auto")
+    ax.set_xlabel("true mode")
+    ax.set_ylabel("generator")
+    ax.set_yticks(range(k))
+    fig.colorbar(image, ax=ax, label="share of the generator's high-quality samples")
+    ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
+
+
 def save_image_grid(images: Tensor, path: Path) -> Path:
     """Images in [-1, 1] as one PNG grid."""
     n = images.shape[0]

@@ -9,8 +9,9 @@ import torch
 from torch import Tensor
 
 from mmagan.callbacks.logged_images import log_image
+from mmagan.metrics.generator_modes import generator_mode_counts, generator_mode_figures
 from mmagan.metrics.score import mode_figures
-from mmagan.plots import save_scatter
+from mmagan.plots import save_generator_modes, save_scatter
 
 
 class ModeCoverage(L.Callback):
@@ -55,6 +56,17 @@ class ModeCoverage(L.Callback):
             )
         return draws
 
+    @torch.no_grad()
+    def generator_modes(self, pl_module: L.LightningModule, offer) -> Tensor | None:
+        """(k, M) counts for a G of several generators (MAD-GAN), each fed every evaluation
+        latent; None for one generator."""
+        g = pl_module.eval_generator
+        if getattr(g, "num_generators", 1) < 2 or offer.mixture is None:
+            return None
+        chunks = pl_module.eval_latents.split(pl_module.settings.evaluation.batch_size)
+        per_generator = [torch.cat([g.sample_from(j, z) for z in chunks]) for j in range(g.num_generators)]
+        return generator_mode_counts(per_generator, offer.mixture.modes, offer.mixture.std, self.threshold)
+
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not self._samples:
             return
@@ -64,7 +76,14 @@ class ModeCoverage(L.Callback):
         offer = trainer.datamodule.evaluation()
         draws = [samples, *self.extra_draws(pl_module, len(samples))]
         figures = mode_figures(draws, offer, self.threshold)  # the scoring path mmagan-eval takes
+        generators = self.generator_modes(pl_module, offer)
+        if generators is not None:
+            figures.update(generator_mode_figures(generators))
         pl_module.log_dict(figures, sync_dist=False)
+        if trainer.is_global_zero and generators is not None:
+            it = pl_module.iteration
+            title = f"iteration {it}: which generator covers which mode"
+            save_generator_modes(generators, self.plot_dir / f"generators_over_modes_iter{it:07d}.png", title)
         if trainer.is_global_zero:
             it = pl_module.iteration
             first = mode_figures([samples], offer, self.threshold)  # the draw the scatter shows

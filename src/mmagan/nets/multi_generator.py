@@ -37,6 +37,10 @@ class MultiGenerator(nn.Module):
             self.trunk = None
             self.heads = nn.ModuleList(generators)
 
+    def sample_from(self, j: int, z: Tensor) -> Tensor:
+        """Every latent of z through generator j alone."""
+        return self.heads[j](self.trunk(z) if self.trunk is not None else z)
+
     def forward(self, z: Tensor) -> Tensor:
         h = self.trunk(z) if self.trunk is not None else z
         parts = torch.split(h, part_sizes(z.shape[0], self.num_generators))
