@@ -18,7 +18,7 @@ BAD = [
     (
         ["model.objective.name=lsgan"],
         r"model\.objective\.name='lsgan' .*one of "
-        r"\['dcgan', 'gan', 'madgan', 'mmagan', 'pacgan', 'unrolled', 'wgan_gp'\]",
+        r"\['dcgan', 'gan', 'madgan', 'mmagan', 'pacgan', 'unrolled', 'veegan', 'wgan_gp'\]",
     ),
     (["+model.objective.kappa=3"], r"model\.objective\.kappa is not a known key"),
     (["net.name=resnet"], r"net\.name='resnet' .*one of"),

@@ -66,6 +66,13 @@ def test_a_short_fit_trains_f_with_g_and_d_on_pairs(make_cfg):
     assert m(torch.randn(5, 3)).shape == (5, 2)  # sampling is G's alone
 
 
+def test_a_d_regulariser_is_refused_in_one_line(make_cfg):
+    from mmagan.config.validation import validate_config
+
+    with pytest.raises(ConfigError, match=r"r1.gamma=1 is not supported with model.objective.name='veegan'"):
+        validate_config(make_cfg("model=veegan", "r1.gamma=1", "r1.interval=1"))
+
+
 def test_images_are_refused_in_one_line(make_cfg):
     from helpers import TINY_STACKED_DIGITS
 

@@ -157,6 +157,11 @@ def validate_regularizers(cfg: DictConfig) -> None:
                 f"{what} needs a style-based generator (net=stylegan): the penalty differentiates G's image "
                 f"with respect to w, and net={cfg.net.name} has none; set {cls.name}.{cls.weight_key}=0"
             )
+        if cls.phase == "D" and block is not None and objective.d_judges_pairs:
+            raise ConfigError(
+                f"{what} is not supported with model.objective.name={cfg.model.objective.name!r}: its D "
+                f"judges (latent, sample) pairs, not samples; set {cls.name}.{cls.weight_key}=0"
+            )
         if cls.double_backward and OmegaConf.select(cfg, "trainer.speed.compile") is True:
             raise ConfigError(
                 f"trainer.speed.compile=true is invalid with {what}: its penalty backpropagates through a "

@@ -37,6 +37,9 @@ class Objective:
     num_generators: int = 1
     #: Whether those generators share every layer but the last.
     share_generators: bool = False
+    #: Whether D judges something other than samples (VEEGAN's (latent, sample) pairs): the D
+    #: regularisers, which differentiate D with respect to samples, are refused with it.
+    d_judges_pairs: bool = False
     #: Its part in a study: "studied" (the method the report ranks against the best baseline,
     #: MMA-GAN), "baseline" (the paper's baselines) or "remedy" (the literature's remedies).
     role: str = "baseline"

@@ -42,6 +42,7 @@ class Reconstruction(Regularizer):
 
 class VEEGANObjective(Objective):
     name = "veegan"
+    d_judges_pairs = True
     role = "remedy"
     checks: Checks = {
         "reconstruction_weight": (lambda v: _is_number(v) and v > 0, "a number > 0 (Algorithm 1: 1)"),
