@@ -9,6 +9,7 @@ same description, a few MB.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,13 @@ def readable_or_newest(chosen: str | Path) -> Path:
             read_checkpoint(candidate)
         except UnreadableCheckpointError:
             continue
-        log.warning("%s; resuming from %s, the newest readable checkpoint beside it", failure, candidate.name)
+        # The unreadable file is replaced by that copy: a job that had finished training but not
+        # yet recorded it resumes at its end and writes no checkpoint, and must not keep it cut.
+        atomic_write(chosen, lambda tmp, source=candidate: shutil.copyfile(source, tmp))
+        log.warning(
+            "%s; resuming from %s, the newest readable checkpoint beside it (copied over %s)",
+            failure, candidate.name, chosen.name,
+        )  # fmt: skip
         return candidate
     raise CheckpointError(f"{failure}; no other checkpoint in {chosen.parent} is readable either")
 
