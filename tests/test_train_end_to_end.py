@@ -177,3 +177,13 @@ def test_a_run_interrupted_before_its_first_periodic_checkpoint_ends_in_last_ckp
     checkpoints = tmp_path / "run" / "checkpoints"
     assert sorted(p.name for p in checkpoints.glob("last*")) == ["last.ckpt"]
     assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == 40
+
+
+def test_a_run_resumed_at_its_end_still_reports_its_last_training_figures(make_cfg, tmp_path):
+    """Killed after its last checkpoint but before metrics.json said so, a job resumes at its end
+    and takes no step: the figures of its last log step come from the checkpoint."""
+    first = train(make_cfg("iterations=10", run_dir=tmp_path / "first"))
+    ckpt = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    again = train(make_cfg("iterations=10", f"ckpt_path={ckpt}", run_dir=tmp_path / "again"))
+    losses = {k: v for k, v in first.items() if k.startswith("train/")}
+    assert losses and {k: again[k] for k in losses} == losses

@@ -22,8 +22,11 @@ class CheckpointMeta:
         self.sample_shape = tuple(sample_shape)
         self.rng_to_restore: dict | None = None
 
-    def write(self, checkpoint: dict[str, Any], objective: Any) -> None:
+    def write(self, checkpoint: dict[str, Any], objective: Any, train_figures: dict[str, float]) -> None:
         checkpoint[KEY] = {
+            # the last log step's figures: a run resumed at its end (killed after its last
+            # checkpoint) takes no step, and still reports them
+            "train_figures": dict(train_figures),
             "version": __version__,
             "config": self.config,
             "sample_shape": list(self.sample_shape),
@@ -34,10 +37,11 @@ class CheckpointMeta:
             },
         }
 
-    def read(self, checkpoint: dict[str, Any], objective: Any, state_keys: set[str]) -> None:
+    def read(self, checkpoint: dict[str, Any], objective: Any, state_keys: set[str]) -> dict[str, float]:
         """Restore the objective's statistics, keep the random streams for `restore_rng` (at the
-        start of training, after Lightning has set its own), and rename old state keys to those
-        of `state_keys` (a key the module no longer has is dropped)."""
+        start of training, after Lightning has set its own), rename old state keys to those of
+        `state_keys` (a key the module no longer has is dropped); returns the saved figures of the
+        last log step."""
         meta = checkpoint.get(KEY, {})
         self.rng_to_restore = meta.get("rng")
         if meta.get("objective") and hasattr(objective, "load_state_dict"):
@@ -48,6 +52,7 @@ class CheckpointMeta:
                 value = state.pop(old)
                 if new in state_keys:
                     state[new] = value
+        return dict(meta.get("train_figures", {}))
 
     def restore_rng(self, rank: int, world_size: int) -> None:
         """Continue the random stream where the checkpointed run was: the latents and flips after

@@ -256,10 +256,10 @@ class GANModule(L.LightningModule):
     # ------------------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.check_finite()  # never a checkpoint of a broken state
-        self.meta.write(checkpoint, self.objective)
+        self.meta.write(checkpoint, self.objective, self.train_figures)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.meta.read(checkpoint, self.objective, set(self.state_dict()))
+        self.train_figures = self.meta.read(checkpoint, self.objective, set(self.state_dict()))
 
     # --------------------------------------------------------------------------------- evaluation
     def on_validation_epoch_start(self) -> None:
