@@ -25,6 +25,7 @@ METHODS = {
     "unrolled k=5": ["model=unrolled"],
     "unrolled k=10": ["model=unrolled", "model.objective.unroll_steps=10"],
     "veegan": ["model=veegan"],
+    "madgan k=8": ["model=madgan"],
     "dcgan + ms.weight=1": ["model=dcgan", "ms.weight=1"],
     "dcgan + minibatch discrimination": ["model=dcgan", "net.d_minibatch=discrimination"],
     "dcgan + minibatch stddev": ["model=dcgan", "net.d_minibatch=stddev"],
