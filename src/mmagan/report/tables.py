@@ -8,14 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmagan.objectives import role_of
 from mmagan.report.numbers import sig
 from mmagan.report.stats import RANKING, Difference, Summary, lower_is_better, summarize, welch_difference
-from mmagan.runs.listing import RunRecord
+from mmagan.runs.listing import MethodRole, RunRecord
 
 
 @dataclass
-class Row:
+class Row(MethodRole):
     """One configuration of a sweep (data, method, K, lambda, tau, ...) with its runs over seeds."""
 
     data: str
@@ -30,15 +29,6 @@ class Row:
     summaries: dict[str, Summary] = field(default_factory=dict)
     rank: int = 0
     settings_in_label: bool = True  # False where a page states MMA-GAN's K, lambda and tau once
-
-    @property
-    def role(self) -> str:
-        """Its method's part in a study (Objective.role: studied, baseline or remedy)."""
-        return role_of(self.method)
-
-    @property
-    def studied(self) -> bool:
-        return self.role == "studied"
 
     @property
     def seeds(self) -> int:

@@ -15,8 +15,25 @@ from mmagan.runs.sweep_jobs import FINISHED, MISSING, PLAN, job_status, read_fai
 BOOKKEEPING_SUFFIXES = ("_seconds", "_se", "_std", "_pairs")
 
 
+class MethodRole:
+    """The part a run's or a row's `method` plays in a study (Objective.role)."""
+
+    method: str
+
+    @property
+    def role(self) -> str:
+        """studied, baseline or remedy."""
+        from mmagan.objectives import role_of  # here: objectives import nets, torch
+
+        return role_of(self.method)
+
+    @property
+    def studied(self) -> bool:
+        return self.role == "studied"
+
+
 @dataclass
-class RunRecord:
+class RunRecord(MethodRole):
     """One run as the report and the listing see it: where, what it trained (data, method,
     seed, MMA-GAN's K / lambda / tau), its status, final metrics and error."""
 
@@ -37,17 +54,6 @@ class RunRecord:
     optimizer: str = ""  # "Adam lr_g=... lr_d=... betas=(...)": what a benchmark's methods trained with
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
-
-    @property
-    def role(self) -> str:
-        """Its method's part in a study (Objective.role: studied, baseline or remedy)."""
-        from mmagan.objectives import role_of
-
-        return role_of(self.method)
-
-    @property
-    def studied(self) -> bool:
-        return self.role == "studied"
 
     @property
     def configuration(self) -> tuple:
