@@ -143,7 +143,7 @@ def test_malformed_and_oversized_bodies_are_refused(client):
     assert client.get("/api/gallery", params={"layer": "nope"}).status_code == 400
 
 
-def test_export_is_repainted_exactly_by_mmagan_paint(client, trained, tmp_path):
+def test_export_is_repainted_exactly_by_mmagan_paint(client, trained, tmp_path, monkeypatch):
     from mmagan.inspect.cli import paint_main
     from mmagan.inspect.paint import paint, read_map, read_palette
     from mmagan.inspect.vectors import VectorBank
@@ -171,10 +171,14 @@ def test_export_is_repainted_exactly_by_mmagan_paint(client, trained, tmp_path):
     from mmagan.sampler import to_uint8
 
     assert np.array_equal(to_uint8(again[None])[0, 0].numpy().astype(float), exported)
-    files = {name: str(tmp_path / name) for name in ("vectors.pt", "map.png", "palette.yaml", "p.png")}
-    paint_main([str(ckpt), "--vectors", files["vectors.pt"], "--map", files["map.png"], "--palette",
-                files["palette.yaml"], "--base-seed", "11", "--out", files["p.png"]])  # fmt: skip
-    assert (tmp_path / "p.png").is_file()
+    command = (tmp_path / "command.txt").read_text().split()
+    assert command[:2] == ["mmagan-paint", "CHECKPOINT"]
+    command[1] = str(ckpt)  # the export's own command, run from its folder
+    monkeypatch.chdir(tmp_path)
+    paint_main(command[1:])
+    again_file = np.asarray(Image.open(tmp_path / "painted_again.png"), dtype=float)
+    assert np.array_equal(again_file, exported)  # the round trip anyone can check
+    assert Image.open(tmp_path / "painted_again_figure.png").size != Image.open(tmp_path / "painted.png").size
     response = client.post("/api/export", json={**body, "seed2": 3})
     assert response.status_code == 400 and "set seed2 to null" in response.json()["error"]
 

@@ -76,6 +76,49 @@ def test_style_mixing_figure_has_sources_a_on_top_and_b_down_the_side():
     assert row_labels[0] == "sources A" and col_labels == ["sources B", "A0", "A1", "A2"]
 
 
+def test_inspection_images_repeat_under_random_noise_and_leave_the_caller_s_stream_alone():
+    """With noise_mode=random, the sampler draws G's noise from a seed: the same latent gives the
+    same image call after call (a painting differs from its base only where it wrote), `sample`
+    repeats per seed and differs between seeds, and nothing drawn outside shifts."""
+    from mmagan.sampler import Sampler
+
+    net = small_g(noise_mode="random").eval()
+    for layer in net.synthesis.layers:
+        layer.noise_strength.data.fill_(0.05)
+    g = Sampler(net=net, latent_dim=16, sample_shape=(3, 32, 32))
+    z = g.latents(2, seed=3)
+    first = g(z)
+    assert torch.equal(g(z), first)
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    g(z)
+    assert torch.equal(torch.rand(4), expected)  # the caller's random stream is where it was
+    assert torch.equal(g.sample(5, seed=1, batch_size=2), g.sample(5, seed=1, batch_size=2))
+    with torch.no_grad():
+        noise_only = (net(z) - net(z)).abs().max()  # the net alone draws new noise each time
+    assert noise_only > 0
+    other_noise = Sampler(net=net, latent_dim=16, sample_shape=(3, 32, 32), noise_seed=1)(z)
+    assert not torch.equal(other_noise, first)
+
+
+def test_d_features_judge_each_image_alone_under_minibatch_std():
+    """StyleGAN's D mixes a batch through its minibatch std: the gallery's features of an image
+    must not depend on the images judged beside it."""
+    from mmagan.inspect.gallery import d_features
+
+    torch.manual_seed(0)
+    d = ResidualDiscriminator(32, 3, out_features=2, channel_base=256, channel_max=16, mbstd_group=4).eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    features = d_features(d)
+    with torch.no_grad():
+        together = features(x)
+        alone = torch.cat([features(x[:1]), features(x[1:])])
+        torch.testing.assert_close(together, alone, rtol=0, atol=1e-6)
+        mixed = torch.cat([x[:1], torch.rand(3, 3, 32, 32)])  # beside other images: unchanged
+        torch.testing.assert_close(features(mixed)[:1], alone[:1], rtol=0, atol=1e-6)
+
+
 def test_style_mixing_crossover_selects_each_source():
     g = small_g().eval()
     wa, wb = g.ws(torch.randn(4, 16)), g.ws(torch.randn(4, 16))

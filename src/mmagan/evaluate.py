@@ -49,7 +49,7 @@ def generate(sampler: Sampler, n: int, batch_size: int, seed: int) -> torch.Tens
     sampler's device for the metrics to read there."""
     z = sampler.latents(n, seed)
     chunks = tqdm(z.split(batch_size), desc="generating", unit="batch", leave=False)
-    return torch.cat([quantize(sampler(chunk)) for chunk in chunks])
+    return torch.cat(sampler.map_chunks(chunks, seed, quantize))
 
 
 def checked_metrics(cfg: DictConfig) -> list[str] | None:

@@ -5,6 +5,7 @@ report never reads half a PNG."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,17 @@ def save_image_grid(images: Tensor, path: Path) -> Path:
     )
     picture = Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
     return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+
+
+def png_bytes(image: Tensor) -> bytes:
+    """One image in [-1, 1] as PNG bytes, its pixels rounded the way `to_uint8` rounds samples."""
+    from mmagan.sampler import to_uint8
+
+    array = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
+    picture = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
 
 
 def load_png(path: Path) -> np.ndarray:

@@ -11,6 +11,7 @@ mmagan-inspect style-mixing CKPT [--seed 0] [--psi 1] --out style_mixing.png    
 mmagan-inspect truncation CKPT [--seed 0] --out truncation.png                   (net=stylegan)
 mmagan-inspect noise CKPT [--seed 0] --out noise.png                             (net=stylegan)
 mmagan-paint CKPT --layer main.5 --map map.png --palette palette.yaml [--grid 2] [--snap 40] --out painted.png
+             [--image painted_alone.png]
 mmagan-paint --serve CKPT [--port 8765]                                          (the painting page)
 """
 
@@ -44,9 +45,9 @@ from mmagan.inspect.paint import paint, read_map, read_palette
 from mmagan.inspect.paths import PATHS, frame_distances, latent_path
 from mmagan.inspect.style import draw_noise, draw_style_mixing, draw_truncation
 from mmagan.inspect.vectors import VectorBank, collect
-from mmagan.plots import image_table, line_plot, save_gif
+from mmagan.plots import image_table, line_plot, png_bytes, save_gif
 from mmagan.runs.checkpoints import load_discriminator, load_generator
-from mmagan.runs.files import write_json
+from mmagan.runs.files import atomic_write, write_json
 from mmagan.sampler import Sampler
 
 log = logging.getLogger("mmagan")
@@ -223,6 +224,9 @@ def cmd_paint(args, g: Sampler) -> None:
     if args.grid is not None:
         strokes = {c: (s if s is None else type(s)(s.vector, args.grid)) for c, s in strokes.items()}
     base, image = paint(g, bank, labels, colours, strokes, args.base_seed)
+    if args.image:
+        atomic_write(Path(args.image), lambda tmp: Path(tmp).write_bytes(png_bytes(image)))
+        log.info("painted image alone -> %s", args.image)
     rgb = torch.from_numpy(np.array(Image.open(args.map).convert("RGB"))).permute(2, 0, 1)[None].float()
     map_image = F.interpolate(rgb, size=base.shape[-2:], mode="nearest")[0] / 127.5 - 1
     heads = head_activations(Path(args.checkpoint), g, torch.stack([base, base, image]))
@@ -389,7 +393,12 @@ def paint_main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--base-seed", type=int, default=0, help="seed of the base image the vectors are shown in"
     )
-    parser.add_argument("--out", default="painted.png", help="the file to write")
+    parser.add_argument(
+        "--out", default="painted.png", help="the figure to write: base, map and painted image side by side"
+    )
+    parser.add_argument(
+        "--image", default=None, help="also write the painted image alone, as the page's export has it"
+    )
     parser.add_argument("--serve", action="store_true", help="start the painting page instead")
     parser.add_argument("--port", type=int, default=8765, help="the page's port (with --serve)")
     parser.add_argument("--host", default="127.0.0.1", help="the page's address (with --serve)")

@@ -70,13 +70,18 @@ def d_features(discriminator: nn.Module, packing: int = 1) -> Features:
         )
     seen: list[Tensor] = []
 
-    def features(x: Tensor) -> Tensor:
+    def one(x: Tensor) -> Tensor:
         handle = head.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0]))
         try:
             discriminator(x)
         finally:
             handle.remove()
         return seen.pop().flatten(1)
+
+    def features(x: Tensor) -> Tensor:
+        # Image by image: a D with a minibatch layer (StyleGAN's minibatch std) mixes a batch's
+        # images, and an image's score would depend on what it was judged beside.
+        return torch.cat([one(x[i : i + 1]) for i in range(x.shape[0])])
 
     return features
 

@@ -37,7 +37,8 @@ from mmagan.inspect.surgery import FULL, painted, writing
 from mmagan.inspect.vectors import VectorBank, collect
 from mmagan.latent_paths import slerp_rows
 from mmagan.nets.stylegan import is_style_based
-from mmagan.sampler import Sampler, to_uint8
+from mmagan.plots import png_bytes
+from mmagan.sampler import Sampler
 
 PAGE = Path(__file__).with_name("web") / "index.html"
 MAX_BODY = 2_000_000  # bytes of one request: a 256 x 256 label map in JSON is well below
@@ -94,7 +95,7 @@ class PaintSession:
     def generate(self, z: Tensor, body: dict) -> Tensor:
         psi = body.get("psi")
         if psi is not None and is_style_based(self.sampler.net):
-            return self.sampler.net(z.to(self.sampler.device), psi=_number(psi, "psi", -2.0, 2.0))
+            return self.sampler(z, psi=_number(psi, "psi", -2.0, 2.0))
         return self.sampler(z)
 
     @torch.no_grad()
@@ -216,15 +217,6 @@ def _number(value, what: str, lo: float, hi: float) -> float:
     return float(value)
 
 
-def png_bytes(image: Tensor) -> bytes:
-    """An image tensor in [-1, 1] as PNG bytes."""
-    array = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
-    picture = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
-
-
 def data_url(image: Tensor) -> str:
     """PNG bytes as a data: URL the page can show directly."""
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
@@ -237,7 +229,7 @@ COLOURS = [to_hex(c) for c in (*colormaps["tab20"].colors, *colormaps["tab20b"].
 def export_zip(session: PaintSession, body: dict) -> bytes:
     """painted.png, map.png (one colour per label at the layer's resolution), palette.yaml,
     vectors.pt (the palette's vectors) and command.txt: `mmagan-paint` with these files repaints
-    the same image."""
+    the same image, pixel for pixel, into painted_again.png."""
     if body.get("seed2") is not None:
         raise BadRequest("export paints the base seed: set seed2 to null (mmagan-paint has no interpolation)")
     if body.get("psi") is not None:
@@ -261,7 +253,7 @@ def export_zip(session: PaintSession, body: dict) -> bytes:
     seed = int(body.get("seed", 0))
     command = (
         f"mmagan-paint CHECKPOINT --vectors vectors.pt --map map.png --palette palette.yaml "
-        f"--base-seed {seed} --out painted_again.png"
+        f"--base-seed {seed} --image painted_again.png --out painted_again_figure.png"
     )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:

@@ -13,7 +13,7 @@ import torch
 from mmagan.errors import InspectError
 from mmagan.nets.stylegan import is_style_based, style_blocks
 from mmagan.plots import image_table
-from mmagan.sampler import Sampler
+from mmagan.sampler import Sampler, seeded_randomness
 
 TRUNCATION_PSIS = (-1.0, -0.5, 0.0, 0.5, 0.7, 1.0)
 
@@ -67,8 +67,7 @@ def noise_variation(g: Sampler, rows: int = 3, draws: int = 4, std_draws: int = 
     should vary only fine detail: the std map shows where."""
     net = style_net(g)
     ws = net.ws(g.latents(rows, seed))
-    with torch.random.fork_rng(devices=[g.device] if g.device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded_randomness(g.device, seed):
         samples = torch.stack([net.synthesize(ws, "random") for _ in range(max(draws, std_draws))], 1)
     std = samples.std(1).mean(1, keepdim=True)  # (rows, 1, H, W)
     peak = float(std.max()) or 1.0
