@@ -102,6 +102,7 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
         ("ctrl_c", "true", "mmagan"),
         ("sigint_between_d_and_g", "true", "mmagan"),
         ("sigterm_between_d_and_g", "true", "mmagan"),
+        ("slurm_sigusr1_between_d_and_g", "true", "mmagan"),
         ("kill_after_periodic_checkpoint", "true", "mmagan"),
         ("last_ckpt_cut_in_half", "true", "mmagan"),
         ("ctrl_c", "false", "mmagan"),
@@ -110,7 +111,7 @@ EXACT = [*TINY, *TINY_MLP, "data.num_samples=500", "model.ema.enabled=true", "mo
     ],
 )
 def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
-    make_cfg, tmp_path, how, device_data, model, ctrl_c_raises
+    make_cfg, tmp_path, how, device_data, model, ctrl_c_raises, monkeypatch
 ):
     """32-true on the CPU: the resumed run sees the same batches, latents and EMA as one that never
     stopped (25 iterations of 10 batches per epoch: the interruption and the end are mid-epoch),
@@ -123,6 +124,10 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
     cfg = make_cfg(
         *exact, "iterations=25", "callbacks.checkpoint.every_n_iterations=10", run_dir=tmp_path / "cut"
     )
+    if how.startswith("slurm"):  # a plain sbatch job: Lightning's own SLURM handlers, auto-requeue
+        for key, value in dict(SLURM_JOB_ID="4242", SLURM_JOB_NAME="train", SLURM_NTASKS="1",
+                               SLURM_PROCID="0", SLURM_LOCALID="0", SLURM_NODEID="0").items():  # fmt: skip
+            monkeypatch.setenv(key, value)
     first = build(cfg)
     if how == "ctrl_c":
         first.trainer.callbacks.append(StopAt(13, KeyboardInterrupt()))
@@ -145,6 +150,28 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(
         last = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=True)
         assert last["global_step"] == 2 * 14  # G's step of that iteration was taken before stopping
         resume = []
+    elif how == "slurm_sigusr1_between_d_and_g":  # the time-limit signal (--signal=USR1@90) after D's step
+        from lightning.pytorch.trainer.connectors import signal_connector
+
+        requeued = []
+        monkeypatch.setattr(signal_connector, "call", lambda cmd: requeued.append(cmd) or 0)
+        g_loss, calls = first.module.objective.g_loss, []
+
+        def g_loss_interrupted(*args):
+            calls.append(1)
+            if len(calls) == 14:
+                signal.raise_signal(signal.SIGUSR1)
+            elif len(calls) == 15:  # SLURM ends the requeued job's allocation with SIGTERM
+                signal.raise_signal(signal.SIGTERM)
+            return g_loss(*args)
+
+        first.module.objective.g_loss = g_loss_interrupted
+        with pytest.raises(SystemExit):
+            first.trainer.fit(first.module, datamodule=first.datamodule)
+        assert requeued == [["scontrol", "requeue", "4242"]]
+        (hpc,) = (tmp_path / "cut").glob("hpc_ckpt_*.ckpt")  # Lightning's own, saved in its handler
+        assert torch.load(hpc, weights_only=True)["global_step"] == 2 * 14  # after G's step
+        resume = [f"ckpt_path={hpc}"]
     elif how == "last_ckpt_cut_in_half":  # killed while writing last.ckpt: the resume falls back
         first.trainer.callbacks.append(StopAt(17, RuntimeError("killed")))
         with pytest.raises(RuntimeError):
