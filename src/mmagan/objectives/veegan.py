@@ -3,7 +3,9 @@
 A reconstructor F maps samples back to latents; D tells generated pairs (z, G(z)) (label 1) from
 data pairs (F(x), x) (label 0) with the logistic loss; G and F minimise D's raw logit on generated
 pairs (its estimate of the KL term) plus the reconstruction error ||z - F(G(z))||^2, the term
-that makes G cover what F can map back. MLP nets, for vector data (the ring and the grid).
+that makes G cover what F can map back. For vector data (the ring, the grid) F and D are MLPs with
+the net's widths; for images (net=dcgan) F is a DCGAN encoder to the latent and D reads x with
+DCGAN's convolutions before it meets z.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 from torch import Tensor, nn
 
 from mmagan.checks import Checks, _is_number
-from mmagan.errors import ConfigError
+from mmagan.nets.dcgan import DCGANDiscriminator
+from mmagan.nets.init import dcgan_init
 from mmagan.nets.mlp import MLPGenerator
-from mmagan.nets.veegan import ReconstructingGenerator, pair
+from mmagan.nets.veegan import ImagePairDiscriminator, ReconstructingGenerator, pair
 from mmagan.objectives.base import Losses, Objective, check_logits, mean_bce_with_logits
 from mmagan.regularizers.base import PhaseBatch, Regularizer
 
@@ -52,16 +55,22 @@ class VEEGANObjective(Objective):
         self.reconstruction_weight = float(reconstruction_weight)
 
     def wrap_nets(self, generator: nn.Module, discriminator: nn.Module, net_cfg: Any, sample_shape):
-        if len(sample_shape) != 1:  # vector data: the one net family that takes it is the MLP
-            raise ConfigError(
-                f"model.objective.name='veegan' takes vector data (the ring, the grid) with net=mlp; samples "
-                f"of shape {tuple(sample_shape)} are not supported: its pair D and reconstructor are MLPs"
-            )
-        from mmagan.nets import build_nets
+        latent = net_cfg.latent_dim
+        if len(sample_shape) == 1:  # vector data: MLPs with the net's widths
+            from mmagan.nets import build_nets
 
-        dim, latent = sample_shape[0], net_cfg.latent_dim
-        _, pair_d = build_nets(net_cfg, (dim + latent,), 1, True, 1)  # D on (z, x): z's width more
-        reconstructor = MLPGenerator(dim, latent, list(net_cfg.g_hidden), batch_norm=False)
+            dim = sample_shape[0]
+            _, pair_d = build_nets(net_cfg, (dim + latent,), 1, True, 1)  # D on (z, x): z's width more
+            reconstructor = MLPGenerator(dim, latent, list(net_cfg.g_hidden), batch_norm=False)
+        else:  # images: DCGAN's convolutions whatever G is (its widths where the net has them)
+            channels, resolution = sample_shape[0], sample_shape[-1]
+            width, max_mult = net_cfg.get("d_width", 64), net_cfg.get("max_mult", 8)
+            conv = lambda out: DCGANDiscriminator(resolution, channels, width, out, "batch", max_mult)  # noqa: E731
+            pair_d = ImagePairDiscriminator(conv(4 * width), 4 * width, latent, sample_shape, 4 * width)
+            reconstructor = conv(latent)  # an encoder: DCGAN's D with the latent's width as output
+            if net_cfg.get("init") == "dcgan":
+                dcgan_init(pair_d)
+                dcgan_init(reconstructor)
         return ReconstructingGenerator(generator, reconstructor), pair_d
 
     def real_input(self, real: Tensor, generator: nn.Module) -> Tensor:
