@@ -139,14 +139,31 @@ def test_callbacks_follow_their_switches(make_cfg, overrides, present, absent):
             r"data\.loader\.num_workers=-1 .*'auto' or an integer >= 0",
         ),
         (["data=stacked_digits", "data.num_samples=0"], r"data\.num_samples=0 .*an integer >= 1"),
+        # the rules that need the sample shape read it from the data block, not from a DataModule
+        (
+            ["data=stacked_digits", "net=mlp"],
+            r"net.name='mlp' needs vector data, but data 'stacked_digits' "
+            r"has samples of shape \(3, 32, 32\)",
+        ),
+        (["data=digits", "net=mlp"], r"has samples of shape \(1, 32, 32\)"),
+        (["data=ring", "net=dcgan"], r"net.name='dcgan' needs square images .* shape \(2,\)"),
+        (
+            ["data=ring", "callbacks.lpips_diversity.enabled=true"],
+            r"need image data; data 'ring' is not images",
+        ),
+        (
+            ["data=digits", "net=dcgan", "callbacks.ppl.enabled=true", "callbacks.ppl.spaces=[w]"],
+            r"callbacks.ppl.spaces=\['w'\] is invalid for this generator: it offers \['z'\]",
+        ),
     ],
 )
 def test_a_data_sets_declared_checks_run_before_anything_is_built(overrides, message, monkeypatch):
-    from mmagan import data
+    from mmagan import data, nets
     from mmagan.config import compose
     from mmagan.config.validation import validate_config
 
     monkeypatch.setattr(data, "build_datamodule", None)  # nothing may construct a DataModule
+    monkeypatch.setattr(nets, "build_nets", None)  # or a net
     with pytest.raises(ConfigError, match=message):
         validate_config(compose("train", overrides))
 
@@ -171,3 +188,20 @@ def test_a_gradient_penalty_objective_is_known_by_its_capability_not_its_name(ma
         ConfigError, match=r"net.d_norm='batch' is invalid with model.objective.name='my_penalty'"
     ):
         validate_net(cfg, (3, 32, 32))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["data=ring"], ["data=grid"], ["data=digits"], ["data=stacked_digits"], ["data=stacked_mnist"],
+     ["data=cifar10"], ["data=celeba_hq", "data.source=faces", "data.resolution=64"]],
+)  # fmt: skip
+def test_the_shape_validation_reads_is_the_shape_the_data_module_has(overrides):
+    from omegaconf import OmegaConf
+
+    from mmagan.config import compose
+    from mmagan.config.validation import sample_shape
+    from mmagan.data import build_datamodule
+
+    cfg = compose("train", overrides)
+    built = build_datamodule(OmegaConf.to_container(cfg.data, resolve=True), batches_per_step=1)
+    assert sample_shape(cfg) == tuple(built.sample_shape)

@@ -20,14 +20,13 @@ from mmagan.callbacks.from_config import RunParts, callbacks_from_config
 from mmagan.callbacks.metrics_file import MetricsFile
 from mmagan.callbacks.summary import ParameterSummary
 from mmagan.checkpoint_meta import CheckpointMeta
-from mmagan.config.validation import validate_config, validate_net
+from mmagan.config.validation import validate_config
 from mmagan.data import build_datamodule
 from mmagan.data.base import GANDataModule
 from mmagan.errors import ConfigError
 from mmagan.gan_module import GANModule
 from mmagan.loggers import build_loggers
 from mmagan.metrics.fidelity import FidelitySettings
-from mmagan.metrics.ppl import usable_spaces
 from mmagan.metrics.weights import alexnet_weights
 from mmagan.module_settings import ModuleSettings
 from mmagan.nets import nets_for
@@ -72,7 +71,6 @@ def build_model(cfg: DictConfig) -> tuple[GANModule, GANDataModule]:
     """The GAN module and DataModule a validated config describes."""
     objective = build_objective(**cfg.model.objective)
     datamodule = build_datamodule(cfg.data, objective.d_steps, device_data=speed(cfg).device_data)
-    validate_net(cfg, datamodule.sample_shape)
     generator, discriminator = nets_for(cfg.net, datamodule.sample_shape, objective)
     fast = speed(cfg)
     if fast.compile:
@@ -96,17 +94,10 @@ def world_size(cfg: DictConfig) -> int:
     )
 
 
-def check_metric_inputs(cfg: DictConfig, datamodule: GANDataModule, fidelity: FidelitySettings) -> None:
-    """Image metrics need image data and their weights: fetched now, or refused before training."""
-    uses_fidelity = bool(cfg.callbacks.fidelity.metrics)
-    uses_lpips = cfg.callbacks.lpips_diversity.enabled
-    uses_ppl = cfg.callbacks.ppl.enabled
-    if (uses_fidelity or uses_lpips or uses_ppl) and datamodule.evaluation().reference_images is None:
-        raise ConfigError(
-            "callbacks.fidelity.metrics / callbacks.lpips_diversity / callbacks.ppl need image data; data "
-            f"{cfg.data.name!r} is not images: use mode counting (callbacks.mode_coverage) instead"
-        )
-    if uses_fidelity:
+def fetch_metric_weights(cfg: DictConfig, fidelity: FidelitySettings) -> None:
+    """The image metrics' weights, fetched now (or refused in one line) rather than at the first
+    validation."""
+    if cfg.callbacks.fidelity.metrics:
         fidelity.weights()
     lpips_users = [c for c in (cfg.callbacks.lpips_diversity, cfg.callbacks.ppl) if c.enabled]
     if any(not c.random_trunk for c in lpips_users):
@@ -226,10 +217,8 @@ def build(cfg: DictConfig) -> Run:
     apply_global_speed(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module, datamodule = build_model(cfg)
-    if cfg.callbacks.ppl.enabled:  # a space this G lacks is refused now, not at the first validation
-        usable_spaces(module.generator, tuple(cfg.callbacks.ppl.spaces), "callbacks.ppl.spaces")
     fidelity = FidelitySettings.from_config(cfg.fidelity)
-    check_metric_inputs(cfg, datamodule, fidelity)
+    fetch_metric_weights(cfg, fidelity)
     callbacks = build_callbacks(cfg.callbacks, run_dir, module, datamodule, fidelity)
     loggers = build_loggers(cfg.logger, run_dir)
     trainer = L.Trainer(

@@ -286,8 +286,8 @@ def validate_rerun(cfg: DictConfig) -> None:
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise ConfigError on the first bad value. Net checks need the data's sample shape and run
-    once the DataModule exists (`validate_net`)."""
+    """Raise ConfigError on the first bad value: the one pass over a run's config, before anything
+    is built (the nets are checked against the sample shape the data block gives)."""
     check(cfg, "seed", int_at_least(0), "an integer >= 0")
     validate_data(cfg)
     validate_model(cfg)
@@ -296,3 +296,27 @@ def validate_config(cfg: DictConfig) -> None:
     validate_callbacks(cfg)
     validate_logger(cfg)
     validate_rerun(cfg)
+    shape = sample_shape(cfg)
+    validate_net(cfg, shape)
+    validate_metric_inputs(cfg, shape)
+
+
+def sample_shape(cfg: DictConfig) -> tuple[int, ...]:
+    """One sample's shape as the (checked) data block gives it."""
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    return tuple(DATASETS[cfg.data.name].shape_for(data))
+
+
+def validate_metric_inputs(cfg: DictConfig, shape: tuple[int, ...]) -> None:
+    """The image metrics need image data; PPL's spaces must be ones this net's G offers."""
+    from mmagan.metrics.ppl import requested_and_offered, spaces_offered
+
+    c = cfg.callbacks
+    if (c.fidelity.metrics or c.lpips_diversity.enabled or c.ppl.enabled) and len(shape) != 3:
+        raise ConfigError(
+            "callbacks.fidelity.metrics / callbacks.lpips_diversity / callbacks.ppl need image data; data "
+            f"{cfg.data.name!r} is not images: use mode counting (callbacks.mode_coverage) instead"
+        )
+    if c.ppl.enabled:
+        offered = spaces_offered(NETS[cfg.net.name].style_based)
+        requested_and_offered(tuple(c.ppl.spaces), offered, "callbacks.ppl.spaces")

@@ -49,6 +49,12 @@ class GANDataModule(L.LightningDataModule):
     #: before anything is built and by the constructor for direct use: key -> (predicate, allowed).
     checks: Checks = {}
 
+    @classmethod
+    def shape_for(cls, data: dict) -> tuple[int, ...]:
+        """The sample shape the `data` block gives, read before anything is built (the config
+        validation checks the nets against it)."""
+        return cls.sample_shape
+
     def __init__(
         self,
         batch_size: int,

@@ -28,6 +28,11 @@ class CelebAHQDataModule(ImageDataModule):
 
     in_memory = False
 
+    @classmethod
+    def shape_for(cls, data: dict) -> tuple[int, ...]:
+        resolution = data.get("resolution", 128)
+        return (3, resolution, resolution)
+
     def __init__(
         self,
         name: str = "celeba_hq",

@@ -88,6 +88,12 @@ class CIFAR10DataModule(ImageDataModule):
     when absent); source=folder reads image files under `root`/train and `root`/test.
     """
 
+    RESOLUTION = 32
+
+    @classmethod
+    def shape_for(cls, data: dict) -> tuple[int, ...]:
+        return (3, cls.RESOLUTION, cls.RESOLUTION)
+
     def __init__(
         self,
         name: str = "cifar10",
@@ -99,7 +105,7 @@ class CIFAR10DataModule(ImageDataModule):
         **kwargs,
     ) -> None:
         check_values({"source": source, "split": split, "download": download}, "data.", self.checks)
-        super().__init__(resolution=32, **kwargs)
+        super().__init__(resolution=self.RESOLUTION, **kwargs)
         self.name = name
         self.root, self.source, self.download = Path(root), source, download
         self.split, self.cache_dir = split, Path(cache_dir)

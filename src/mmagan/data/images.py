@@ -95,6 +95,11 @@ class ImageDataModule(GANDataModule):
 
     checks: Checks = IMAGE_CHECKS
 
+    @classmethod
+    def shape_for(cls, data: dict) -> tuple[int, ...]:
+        resolution = data["resolution"]
+        return (data.get("channels", 3), resolution, resolution)
+
     def __init__(
         self,
         resolution: int,

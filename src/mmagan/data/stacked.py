@@ -46,9 +46,16 @@ class StackedDigits(Dataset):
         return StackedDigits(self.digits.to(device), self.triples.to(device))
 
 
+RESOLUTION = 32  # MNIST zero-padded from 28 px, scikit-learn's digits upsampled from 8 px
+
+
 class StackedDigitsDataModule(ImageDataModule):
     checks: Checks = {**IMAGE_CHECKS, "num_samples": (int_at_least(1), "an integer >= 1")}
     """`num_samples` stacks drawn once with `seed` from the training digits (VEEGAN: 128k)."""
+
+    @classmethod
+    def shape_for(cls, data: dict) -> tuple[int, ...]:
+        return (STACKED[data.get("name", "stacked_mnist")][2], RESOLUTION, RESOLUTION)
 
     def __init__(
         self,
@@ -62,7 +69,7 @@ class StackedDigitsDataModule(ImageDataModule):
     ) -> None:
         if name not in STACKED:
             raise ConfigError(f"data.name={name!r} is not a stacked data set; known: {sorted(STACKED)}")
-        super().__init__(resolution=32, channels=STACKED[name][2], **kwargs)
+        super().__init__(resolution=RESOLUTION, channels=STACKED[name][2], **kwargs)
         check_values({"num_samples": num_samples}, "data.", self.checks)
         self.check_size(num_samples, f"data.num_samples={num_samples}: the stacked set")
         self.name, self.root, self.download = name, Path(root), download

@@ -44,16 +44,25 @@ PPL_CHECKS: Checks = {
 
 def available_spaces(generator: nn.Module) -> tuple[str, ...]:
     """The latent spaces PPL can walk in this G: z always, w for style-based generators."""
-    return SPACES if is_style_based(generator) else ("z",)
+    return spaces_offered(is_style_based(generator))
+
+
+def spaces_offered(style_based: bool) -> tuple[str, ...]:
+    """z always, w where G is style-based (its net kind says so before G is built)."""
+    return SPACES if style_based else ("z",)
 
 
 def usable_spaces(generator: nn.Module, spaces: tuple[str, ...], key: str = "ppl.spaces") -> tuple[str, ...]:
     """The requested spaces this generator has (W only for style-based ones); none is an error."""
-    usable = tuple(s for s in spaces if s in available_spaces(generator))
+    return requested_and_offered(spaces, available_spaces(generator), key)
+
+
+def requested_and_offered(spaces: tuple[str, ...], offered: tuple[str, ...], key: str) -> tuple[str, ...]:
+    usable = tuple(s for s in spaces if s in offered)
     if not usable:
         raise ConfigError(
-            f"{key}={list(spaces)} is invalid for this generator: it offers "
-            f"{list(available_spaces(generator))} (W needs net=stylegan)"
+            f"{key}={list(spaces)} is invalid for this generator: it offers {list(offered)} "
+            "(W needs net=stylegan)"
         )
     return usable
 
