@@ -15,6 +15,8 @@ from mmagan.report.numbers import sig
 from mmagan.report.results import mean_se
 from mmagan.report.stats import welch_difference
 
+METRICS = ["modes/modes", "modes/high_quality_pct", "modes/reverse_kl"]
+
 # (method, K, lambda, tau) -> FID and modes of seeds 0, 1, 2
 RUNS = {
     ("mmagan", 8, 0.5, 0.3): ([20.0, 22.0, 24.0], [990, 995, 1000]),
@@ -414,6 +416,7 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     baseline's curve; where it ranks first, the rule is read on the best baseline with two seeds;
     with one seed everywhere it cannot be read."""
     from mmagan.report.curves import Curve
+    from mmagan.report.findings import settling
     from mmagan.report.results import MIXTURE_METRICS, Benchmark, budget_reading
     from mmagan.report.tables import Row
     from mmagan.runs.listing import RunRecord
@@ -430,18 +433,26 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     curves = {m: [flat, lone] for m, _ in MIXTURE_METRICS}
     bench = Benchmark("results_ring_medium", "medium", [RunRecord(tmp_path, "finished", data="ring")])
 
-    lines = budget_reading(bench, [row("gan", 2, 1), row("wgan_gp", 1, 2)], curves)
-    assert "gan, met the stopping rule" in lines[0] and "by 2,000 iterations; it stayed" in lines[0]
-    lines = budget_reading(bench, [row("wgan_gp", 1, 1), row("gan", 2, 2)], curves)
-    assert lines[0].startswith("- The best baseline with two seeds or more at the final budget, gan, met")
-    lines = budget_reading(bench, [row("gan", 1, 1), row("wgan_gp", 1, 2)], curves)
-    assert lines[0].startswith("- Whether the best baseline, gan, has flattened cannot be judged yet")
+    metrics = [m for m, _ in MIXTURE_METRICS]
+    found = settling([row("gan", 2, 1), row("wgan_gp", 1, 2)], curves, metrics)
+    assert (found.baseline, found.judged, found.chosen_for_seeds, found.budget) == ("gan", True, False, 3000)
+    assert found.settled_at == {m: 2000 for m in metrics} and found.flat_from == {m: 2000 for m in metrics}
+    found = settling([row("wgan_gp", 1, 1), row("gan", 2, 2)], curves, metrics)
+    assert (found.baseline, found.chosen_for_seeds) == ("gan", True)  # wgan_gp ranks first on one seed
+    found = settling([row("gan", 1, 1), row("wgan_gp", 1, 2)], curves, metrics)
+    assert (found.baseline, found.judged) == ("gan", False)  # one seed everywhere: no standard error
     rising = Curve("gan", steps, np.array([5.0, 8.0, 11.0]), np.array([0.5, 0.5, 0.5]), np.array([2, 2, 2]))
     curves["modes/reverse_kl"] = [rising, lone]  # flat on % high quality and modes, rising on KL
+    found = settling([row("gan", 2, 1), row("wgan_gp", 1, 2)], curves, metrics)
+    assert found.settled_at["modes/reverse_kl"] is None and found.settled_at["modes/modes"] == 2000
+
+    # the rendering of the last finding
     lines = budget_reading(bench, [row("gan", 2, 1), row("wgan_gp", 1, 2)], curves)
-    head = "- The best baseline at the final budget, gan, had not flattened on reverse KL by 3,000 iterations"
-    assert lines[0].startswith(head)
-    assert "; it met the rule on modes at 2,000, % high quality at 2,000: the ranking may" in lines[0]
+    assert lines[0] == (
+        "- The best baseline at the final budget, gan, had not flattened on reverse KL by 3,000 iterations "
+        "(no two successive validations within one standard error); it met the rule on modes at 2,000, "
+        "% high quality at 2,000: the ranking may still change with a longer budget."
+    )
 
 
 def test_the_curves_figure_draws_each_methods_mean_over_seeds_and_keeps_its_legend_off_the_panels(tmp_path):
@@ -555,6 +566,7 @@ def test_the_page_names_each_methods_optimizer_where_the_methods_differ(tmp_path
 def test_the_table_reading_names_a_tie_for_best_baseline_and_says_when_every_run_agrees(tmp_path):
     """Baselines tied on the best mean are named together; identical values in every run of both
     sides are "no difference", not an interval from +0 to +0."""
+    from mmagan.report.findings import metric_reading
     from mmagan.report.results import reading
     from mmagan.report.stats import Summary
     from mmagan.report.tables import Row
@@ -571,32 +583,33 @@ def test_the_table_reading_names_a_tie_for_best_baseline_and_says_when_every_run
                    {"modes/modes": Summary(float(np.mean(modes)), 0.0, len(modes))})  # fmt: skip
 
     rows = [row("mmagan", [8, 8], [80, 90]), row("dcgan", [8, 8], [70, 74]), row("gan", [8, 8], [90, 94])]
-    text = reading(rows, "ring")
-    modes = next(line for line in text.splitlines() if "**modes**" in line)
-    assert (
-        "MMA-GAN minus dcgan (tied with gan): +0 (the same value in every run of both: no difference)."
-        in modes
-    )
-    hq = next(line for line in text.splitlines() if "**% high quality**" in line)
-    assert "MMA-GAN minus gan: -7 (95 % interval" in hq and "tied" not in hq
+    modes = metric_reading(rows, "modes/modes")
+    assert (modes.best_baseline, modes.tied_with) == ("dcgan", ["gan"])
+    assert modes.studied_vs_best.outcome == "no difference" and modes.studied_vs_best.difference.diff == 0
+    hq = metric_reading(rows, "modes/high_quality_pct")
+    assert (hq.best_baseline, hq.tied_with, hq.studied_vs_best.difference.diff) == ("gan", [], -7)
+    assert hq.ranking == [("gan", 92.0), ("mmagan K=8 lambda=0.5 tau=0.5", 85.0), ("dcgan", 72.0)]
 
     # A baseline that leads on one seed is named, but MMA-GAN is compared with the best one that has
     # an interval; where the single seed does not lead, it is not mentioned.
     rows.append(row("wgan_gp", [9], [50]))
-    text = reading(rows, "ring")
-    modes = next(line for line in text.splitlines() if "**modes**" in line)
-    assert modes.endswith(
+    modes = metric_reading(rows, "modes/modes")
+    assert (modes.best_baseline, modes.ahead_on_one_seed) == ("dcgan", ["wgan_gp"])
+    assert metric_reading(rows, "modes/high_quality_pct").ahead_on_one_seed == []
+
+    # the rendering: one sentence per metric
+    line = next(line for line in reading(rows, "ring").splitlines() if "**modes**" in line)
+    assert line.endswith(
         "MMA-GAN minus dcgan (tied with gan): +0 (the same value in every run of both: no difference)."
         " wgan_gp ranked higher on a single seed, too few for an interval."
     )
-    hq = next(line for line in text.splitlines() if "**% high quality**" in line)
-    assert "MMA-GAN minus gan: -7 (95 % interval" in hq and "single seed" not in hq
 
 
 def test_each_head_variant_is_compared_with_the_paper_heads_and_the_best_seeded_baseline(tmp_path):
     """The head-variant table: a variant minus the paper's heads and minus the best baseline with two
     seeds or more, with Welch's interval computed here by hand; bold with a verdict only where the
     interval excludes 0, and the verdict follows the metric's direction (lower reverse KL is better)."""
+    from mmagan.report.findings import variant_findings
     from mmagan.report.results import variants_table
     from mmagan.report.tables import Row
     from mmagan.runs.listing import RunRecord
@@ -623,6 +636,14 @@ def test_each_head_variant_is_compared_with_the_paper_heads_and_the_best_seeded_
     lone = row("wgan_gp", "", [99], [0.01])  # leads on one seed: no interval, not the comparison
     assert variants_table([paper, gan, lone], "ring") == ""  # no variant, no table
 
+    found = {(f.metric, f.variant): f for f in variant_findings([paper, variant, gan, lone], METRICS)}
+    hq, rkl = found["modes/high_quality_pct", variant.label], found["modes/reverse_kl", variant.label]
+    assert (hq.vs_paper.b, hq.vs_best.b) == (paper.label, "gan")  # not the single-seed wgan_gp
+    assert (hq.vs_paper.outcome, hq.vs_best.outcome) == ("better", "no difference shown")
+    assert (rkl.vs_paper.outcome, rkl.vs_best.outcome) == ("better", "worse")  # lower KL is better
+    assert found["modes/modes", variant.label].vs_paper.outcome == "no difference"
+
+    # the rendering: bold with the verdict only where the interval excludes 0
     table = variants_table([paper, variant, gan, lone], "ring")
     cells = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in table.splitlines()[4:]}
     hq, rkl = cells["% high quality"], cells["reverse KL"]
@@ -662,6 +683,7 @@ def test_along_the_budget_names_the_points_where_each_mmagan_row_is_better_or_wo
     """Against the best baseline with two seeds: runs of successive validation points where the
     interval excludes 0, in the metric's direction (a lower reverse KL is better)."""
     from mmagan.report.curves import Curve
+    from mmagan.report.findings import budget_differences
     from mmagan.report.results import along_budget, spans
     from mmagan.report.tables import Row
     from mmagan.runs.listing import RunRecord
@@ -690,6 +712,12 @@ def test_along_the_budget_names_the_points_where_each_mmagan_row_is_better_or_wo
         ]
         for m in ("modes/modes", "modes/high_quality_pct", "modes/reverse_kl")
     }
+    found = {f.metric: f for f in budget_differences([mma, gan, lone], curves, METRICS)}
+    # gan, not the single-seed wgan_gp that leads modes, is the baseline compared with
+    assert found["modes/modes"].baseline == "gan" and found["modes/modes"].points == list(steps)
+    assert (found["modes/modes"].better, found["modes/modes"].worse) == ([3000, 4000], [1000])
+    assert (found["modes/reverse_kl"].better, found["modes/reverse_kl"].worse) == ([1000], [3000, 4000])
+
     table = along_budget([mma, gan, lone], curves, "ring")
     cells = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[2:] for line in table.splitlines()[4:]}
     # gan, not the single-seed wgan_gp that leads modes, is the baseline compared with

@@ -17,19 +17,21 @@ import yaml
 
 from mmagan.data.toy import MIXTURES
 from mmagan.plots import save_figure
-from mmagan.report.curves import (
-    Curve,
-    curves_figure,
-    differences_along,
-    flat_from,
-    ranking_changes,
-    settled_at,
+from mmagan.report.curves import Curve, curves_figure, ranking_changes
+from mmagan.report.findings import (
+    Comparison,
+    best_baseline,
+    budget_differences,
+    metric_reading,
+    ranked_by,
+    settling,
+    variant_findings,
 )
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.numbers import sig
 from mmagan.report.plots import heatmaps
 from mmagan.report.sensitivity import sensitivity_section
-from mmagan.report.stats import Difference, lower_is_better, verdict, welch_difference
+from mmagan.report.stats import lower_is_better
 from mmagan.report.tables import Row, build_rows, markdown_table
 from mmagan.runs.listing import RunRecord, find_runs, finished
 from mmagan.runs.sweep_jobs import read_metrics
@@ -136,55 +138,30 @@ def method_table(bench: Benchmark) -> tuple[str, list[Row], str]:
     return markdown_table(header, lines), rows, settings
 
 
-def ranked_by(rows: list[Row], metric: str) -> list[Row]:
-    """The rows that report `metric`, best mean first."""
-    sign = 1 if lower_is_better(metric) else -1
-    return sorted((r for r in rows if r.values(metric)), key=lambda r: sign * np.mean(r.values(metric)))
-
-
-def best_baseline(ranked: list[Row]) -> Row | None:
-    """The best of the other methods with two seeds or more (any, where none has two): a baseline
-    on one seed has no interval, and would otherwise displace the comparison that has one."""
-    others = [r for r in ranked if not r.studied]
-    seeded = [r for r in others if r.seeds >= 2] or others
-    return seeded[0] if seeded else None
-
-
-def compare(a: Row, b: Row, metric: str) -> tuple[Difference, str]:
-    """mean(a) - mean(b) at the final budget with its 95 % interval over seeds (Welch), and its verdict."""
-    d = welch_difference(a.values(metric), b.values(metric))
-    return d, verdict(d, metric)
-
-
 def reading(rows: list[Row], data: str) -> str:
     """What the table says, in one sentence per metric: each method's rank by its mean, and MMA-GAN
     against the best baseline with two seeds or more, with the 95 % interval of the difference over
     seeds (Welch)."""
     sentences = []
     for metric, title in metric_columns(data):
-        ranked = ranked_by(rows, metric)
-        order = ", ".join(f"{r.label} {sig(np.mean(r.values(metric)))}" for r in ranked)
+        found = metric_reading(rows, metric)
+        order = ", ".join(f"{label} {sig(mean)}" for label, mean in found.ranking)
         sentence = f"**{title}** ({'lower' if lower_is_better(metric) else 'higher'} is better): {order}."
-        mma = next((r for r in ranked if r.studied and not r.variant), None)
-        others = [r for r in ranked if not r.studied]
-        best = best_baseline(ranked)
-        if mma is not None and best is not None:
-            top = np.mean(best.values(metric))
-            tied = [r.label for r in others if r is not best and np.mean(r.values(metric)) == top]
-            name = f"{best.label} (tied with {', '.join(tied)})" if tied else best.label
-            d, outcome = compare(mma, best, metric)
-            if not outcome:
+        c = found.studied_vs_best
+        if c is not None:
+            name = f"{c.b} (tied with {', '.join(found.tied_with)})" if found.tied_with else c.b
+            d = c.difference
+            if not c.outcome:
                 interval = "no interval: it needs two seeds of each"
-            elif outcome == "no difference":
+            elif c.outcome == "no difference":
                 interval = "the same value in every run of both: no difference"
             else:
-                shown = outcome != "no difference shown"
-                said = f"MMA-GAN is {outcome}" if shown else "the interval includes 0: no difference shown"
+                shown = c.outcome != "no difference shown"
+                said = f"MMA-GAN is {c.outcome}" if shown else "the interval includes 0: no difference shown"
                 interval = f"95 % interval {sig(d.low, signed=True)} to {sig(d.high, signed=True)}; {said}"
             sentence += f" MMA-GAN minus {name}: {sig(d.diff, signed=True)} ({interval})."
-            ahead = [r for r in others[: others.index(best)] if np.mean(r.values(metric)) != top]
-            if ahead:
-                names = ", ".join(r.label for r in ahead)
+            if found.ahead_on_one_seed:
+                names = ", ".join(found.ahead_on_one_seed)
                 sentence += f" {names} ranked higher on a single seed, too few for an interval."
         sentences.append(sentence)
     return "\n".join(f"- {s}" for s in sentences)
@@ -193,25 +170,24 @@ def reading(rows: list[Row], data: str) -> str:
 def variants_table(rows: list[Row], data: str) -> str:
     """Whether heads made to specialise help: each variant of MMA-GAN's heads against the paper's
     heads and against the best baseline with two seeds or more, per metric, with 95 % intervals."""
-    paper = next((r for r in rows if r.studied and not r.variant), None)
-    variants = [r for r in rows if r.studied and r.variant]
-    if paper is None or not variants:
+    found = variant_findings(rows, [m for m, _ in metric_columns(data)])
+    if not found:
         return ""
 
-    def cell(a: Row, b: Row, metric: str) -> str:
-        d, outcome = compare(a, b, metric)
-        if outcome in ("", "no difference"):
-            return f"{sig(d.diff, signed=True)} ({outcome or 'no interval'})"
+    def cell(c: Comparison) -> str:
+        d = c.difference
+        if c.outcome in ("", "no difference"):
+            return f"{sig(d.diff, signed=True)} ({c.outcome or 'no interval'})"
         text = f"{sig(d.diff, signed=True)} ({sig(d.low, signed=True)} to {sig(d.high, signed=True)})"
-        return text if outcome == "no difference shown" else f"**{text}: {outcome}**"
+        return text if c.outcome == "no difference shown" else f"**{text}: {c.outcome}**"
 
-    lines = []
-    for metric, title in metric_columns(data):
-        best = best_baseline(ranked_by(rows, metric))
-        for v in (v for v in variants if v.values(metric)):
-            against_best = f"{best.label}: {cell(v, best, metric)}" if best is not None else "n/a"
-            lines.append([title, v.label, cell(v, paper, metric), against_best])
-    header = ["metric", "head variant", f"minus {paper.label} (the paper's heads)", "minus the best baseline"]
+    def against(c: Comparison | None) -> str:
+        return f"{c.b}: {cell(c)}" if c is not None else "n/a"
+
+    titles = dict(metric_columns(data))
+    lines = [[titles[f.metric], f.variant, cell(f.vs_paper), against(f.vs_best)] for f in found]
+    paper = found[0].vs_paper.b
+    header = ["metric", "head variant", f"minus {paper} (the paper's heads)", "minus the best baseline"]
     return (
         "Do heads made to specialise help? Each head variant minus the paper's heads and minus the best "
         "baseline with two seeds or more: the difference of means and its 95 % interval over seeds "
@@ -234,18 +210,16 @@ def spans(points: list[int], chosen: set[int]) -> str:
 def along_budget(rows: list[Row], curves: dict[str, list[Curve]], data: str) -> str:
     """Where along the budget MMA-GAN and each head variant differ from the best baseline at the
     final budget: the validation points at which the 95 % interval excludes 0, either way."""
-    lines = []
-    for metric, title in metric_columns(data):
-        best = best_baseline(ranked_by(rows, metric))
-        if best is None or best.seeds < 2:
-            continue
-        by_label = {c.label: c for c in curves[metric]}
-        for r in (r for r in rows if r.studied and r.label in by_label):
-            along = differences_along(by_label[r.label], by_label[best.label])
-            points = [p for p, _ in along]
-            said = {p: verdict(d, metric) for p, d in along}
-            better, worse = (spans(points, {p for p in points if said[p] == v}) for v in ("better", "worse"))
-            lines.append([f"{title}, minus {best.label}", r.label, better or "nowhere", worse or "nowhere"])
+    titles = dict(metric_columns(data))
+    lines = [
+        [
+            f"{titles[f.metric]}, minus {f.baseline}",
+            f.method,
+            spans(f.points, set(f.better)) or "nowhere",
+            spans(f.points, set(f.worse)) or "nowhere",
+        ]
+        for f in budget_differences(rows, curves, list(titles))
+    ]
     if not lines:
         return ""
     return (
@@ -331,28 +305,24 @@ def noise_table(bench: Benchmark, rows: list[Row]) -> str:
 def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Curve]]) -> list[str]:
     """Where the best baseline settled, and whether the methods' order moved along the budget."""
     columns = metric_columns(bench.data)
-    baselines = [r for r in rows if r.role == "baseline"]
+    found = settling(rows, curves, [m for m, _ in columns])
     lines = []
-    best = best_baseline(sorted(baselines, key=lambda r: r.rank))
     who = "The best baseline at the final budget"
-    if best is not None and best is not min(baselines, key=lambda r: r.rank):
+    if found is not None and found.chosen_for_seeds:
         who = "The best baseline with two seeds or more at the final budget"
-    if best is not None and best.seeds < 2:
+    if found is not None and not found.judged:
         lines.append(
-            f"- Whether the best baseline, {best.label}, has flattened cannot be judged yet: with one "
+            f"- Whether the best baseline, {found.baseline}, has flattened cannot be judged yet: with one "
             "seed there is no standard error to compare successive validations with."
         )
-    elif best is not None:  # the stopping rule is the best baseline's; others may have fewer seeds
-        best_curves = {m: next(c for c in curves[m] if c.label == best.label) for m, _ in columns}
-        first = {m: settled_at(c) for m, c in best_curves.items()}
-        stays = {m: flat_from(c) for m, c in best_curves.items()}
-        budget = max(int(c.iterations.max()) for cs in curves.values() for c in cs if len(c.iterations))
+    elif found is not None:
+        first, stays, budget = found.settled_at, found.flat_from, found.budget
         rule = "two successive validations within one standard error"
         if any(p is None for p in first.values()):
             unsettled = [title for m, title in columns if first[m] is None]
             settled = [f"{title} at {first[m]:,}" for m, title in columns if first[m] is not None]
             lines.append(
-                f"- {who}, {best.label}, had not flattened on {', '.join(unsettled)} by {budget:,} "
+                f"- {who}, {found.baseline}, had not flattened on {', '.join(unsettled)} by {budget:,} "
                 f"iterations (no {rule})"
                 + (f"; it met the rule on {', '.join(settled)}" if settled else "")
                 + ": the ranking may still change with a longer budget."
@@ -360,7 +330,7 @@ def budget_reading(bench: Benchmark, rows: list[Row], curves: dict[str, list[Cur
         else:
             moving = [title for m, title in columns if stays[m] is None]
             lines.append(
-                f"- {who}, {best.label}, met the stopping rule ({rule}) "
+                f"- {who}, {found.baseline}, met the stopping rule ({rule}) "
                 f"on every metric by {max(first.values()):,} iterations; "
                 + (
                     f"it stayed within that rule from {max(stays.values()):,} iterations to the budget "
