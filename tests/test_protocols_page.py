@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from mmagan.report.results import published, published_markdown
+from mmagan.report.published import published, published_markdown
 
 ROOT = Path(__file__).parents[1]
 

@@ -417,7 +417,8 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     with one seed everywhere it cannot be read."""
     from mmagan.report.curves import Curve
     from mmagan.report.findings import settling
-    from mmagan.report.results import MIXTURE_METRICS, Benchmark, budget_reading
+    from mmagan.report.columns import MIXTURE_METRICS
+    from mmagan.report.results import Benchmark, budget_reading
     from mmagan.report.tables import Row
     from mmagan.runs.listing import RunRecord
 

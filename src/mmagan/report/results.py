@@ -1,6 +1,7 @@
 """docs/results.md from the study's sweep folders: per benchmark the methods' mean ± standard error
 over seeds, the published numbers of the same protocol, the sensitivity heatmaps, the diagnostics of
-one representative MMA-GAN run, and whether D's heads specialise on the true modes.
+one representative MMA-GAN run, and whether D's heads specialise on the true modes. The findings
+come from findings.py as data; this module writes them as Markdown.
 
     mmagan-report --results outputs/sweeps --out docs
 """
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from mmagan.data.toy import MIXTURES
 from mmagan.plots import save_figure
+from mmagan.report.columns import metric_columns
 from mmagan.report.curves import Curve, curves_figure, ranking_changes
 from mmagan.report.findings import (
     Comparison,
@@ -30,6 +31,7 @@ from mmagan.report.findings import (
 from mmagan.report.heads import head_activation_plot, head_map_plot, heads_over_modes, specialisation_table
 from mmagan.report.numbers import sig
 from mmagan.report.plots import heatmaps
+from mmagan.report.published import published
 from mmagan.report.sensitivity import sensitivity_section
 from mmagan.report.stats import lower_is_better
 from mmagan.report.tables import Row, build_rows, markdown_table
@@ -37,37 +39,6 @@ from mmagan.runs.listing import RunRecord, find_runs, finished
 from mmagan.runs.sweep_jobs import read_metrics
 
 __all__ = ["heads_over_modes", "write_results"]
-
-# Published numbers: one data file (shown in full by docs/protocols.md), each entry beside the runs
-# of its own data and protocol only.
-PUBLISHED_FILE = Path(__file__).with_name("published.yaml")
-
-
-def published(data: str, protocol: str) -> list[dict]:
-    """The published entries measured on `data` under `protocol` (see published.yaml)."""
-    entries = yaml.safe_load(PUBLISHED_FILE.read_text())
-    return [e for e in entries if e["data"] == data and e["protocol"] == protocol]
-
-
-def published_markdown() -> str:
-    """Every published entry as a Markdown table per source and data set (docs/protocols.md shows
-    this block; a test keeps the two equal)."""
-    titles = dict(MIXTURE_METRICS + STACKED_METRICS_ALL)
-    blocks = []
-    for e in yaml.safe_load(PUBLISHED_FILE.read_text()):
-        header = ["method", *(titles[m] for m in e["metrics"])]
-        lines = [[name, *(f"{v:g}" for v in values)] for name, values in e["rows"].items()]
-        blocks.append(f"**{e['data']}**, {e['source']}:\n\n" + markdown_table(header, lines))
-    return "\n\n".join(blocks)
-
-
-MIXTURE_METRICS = [
-    ("modes/modes", "modes"),
-    ("modes/high_quality_pct", "% high quality"),
-    ("modes/reverse_kl", "reverse KL"),
-]
-STACKED_METRICS = [("modes/modes", "modes (of 1000)"), ("modes/kl", "KL to uniform")]
-STACKED_METRICS_ALL = [("modes/kl", "KL to uniform")]
 
 
 @dataclass
@@ -102,11 +73,6 @@ def benchmarks(sweeps_root: Path) -> list[Benchmark]:
             protocol = next((p for p in ("short", "medium") if folder.name.endswith(f"_{p}")), "full")
             found.append(Benchmark(folder.name, protocol, done, len(every)))
     return found
-
-
-def metric_columns(data: str) -> list[tuple[str, str]]:
-    """The metrics a benchmark's table shows, in order."""
-    return MIXTURE_METRICS if data in MIXTURES else STACKED_METRICS
 
 
 def drop_shared_settings(rows: list[Row]) -> str:
