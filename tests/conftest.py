@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import TINY, TINY_MLP, TINY_STACKED_DIGITS
+from helpers import TINY_STACKED_DIGITS, tiny_config
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -25,13 +25,10 @@ def ctrl_c_raises():
 
 @pytest.fixture
 def make_cfg(tmp_path: Path):
-    """compose('train') with tiny settings, writing into tmp_path/run unless told otherwise."""
-    from mmagan.config import compose
+    """`tiny_config` writing into tmp_path/run unless told otherwise."""
 
     def make(*overrides: str, run_dir: Path | None = None):
-        out = run_dir or tmp_path / "run"
-        nets = [] if any(o.startswith("net=") for o in overrides) else TINY_MLP
-        return compose("train", [*TINY, *nets, f"paths.output_dir={out}", *overrides])
+        return tiny_config(*overrides, run_dir=run_dir or tmp_path / "run")
 
     return make
 
@@ -41,14 +38,9 @@ def trained_digits_run(tmp_path_factory) -> Path:
     """The folder of one short MMA-GAN run on the stacked digits (DCGAN nets, 3 iterations),
     trained once for every test that reads a training checkpoint (mmagan-eval, the inspection
     commands). Tests add files to it (eval/, their own outputs) but never change what training wrote."""
-    from mmagan.config import compose
     from mmagan.train import train
 
     tmp = tmp_path_factory.mktemp("trained_digits")
-    cfg = compose(
-        "train",
-        [*TINY_STACKED_DIGITS, "iterations=3", "eval.num_samples=32", "eval.batch_size=32",
-         f"paths.data_dir={tmp / 'data'}", f"paths.output_dir={tmp / 'run'}"],
-    )  # fmt: skip
-    train(cfg)
+    small = ["iterations=3", "eval.num_samples=32", "eval.batch_size=32", f"paths.data_dir={tmp / 'data'}"]
+    train(tiny_config(*TINY_STACKED_DIGITS, *small, run_dir=tmp / "run"))
     return tmp / "run"

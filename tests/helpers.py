@@ -12,15 +12,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 # Small nets and data so an end-to-end fit takes seconds on 2 cores.
 TINY_MLP = ["net.g_hidden=[32,32]", "net.d_hidden=[32,32]", "net.d_maxout_pieces=2"]
-TINY = [
-    "data.num_samples=2000",
-    "data.batch_size=50",
-    "eval.num_samples=500",
-    "eval.batch_size=250",
-    "callbacks.progress_bar.refresh_rate=0",
-    "logger=csv",
-    "trainer.log_every_n_steps=5",
-]
+# What every test run shares: no progress bar, CSV only, a log step every 5 iterations.
+TINY_RUN = ["callbacks.progress_bar.refresh_rate=0", "logger=csv", "trainer.log_every_n_steps=5"]
+TINY_EVAL = ["eval.num_samples=500", "eval.batch_size=250"]
+# The default data (the ring), cut small.
+TINY = ["data.num_samples=2000", "data.batch_size=50", *TINY_EVAL, *TINY_RUN]
 
 # A short DCGAN run on the bundled 8x8 digits, stacked (no download, about a second).
 TINY_STACKED_DIGITS = [
@@ -33,6 +29,10 @@ TINY_STACKED_DIGITS = [
     "logger=csv",
     "callbacks.progress_bar.refresh_rate=0",
 ]
+
+# Narrow DCGAN nets for any image data, four iterations with a validation every two.
+TINY_DCGAN = ["net=dcgan", "net.g_width=8", "net.d_width=8", "iterations=4", "trainer.val_check_interval=2",
+              "trainer.log_every_n_steps=2"]  # fmt: skip
 
 # The same with a narrow style-based G and residual D (StyleGAN), 32 px.
 TINY_STYLEGAN = [
@@ -111,3 +111,22 @@ def skip_unless_required(service: str, reason: str) -> None:
     if service in required:
         pytest.fail(f"{service} is required here ({REQUIRED_SERVICES}) but unavailable: {reason}")
     pytest.skip(reason)
+
+
+def tiny_config(*overrides: str, run_dir: Path):
+    """compose('train') for a test, writing into `run_dir`: the one config factory of the suite.
+    Quiet and small: the ring with small MLPs, unless the overrides name other data (then its own
+    sizes, with small evaluations), other nets, or an experiment (whose protocol is then what is
+    tested, so nothing of it is replaced)."""
+    from mmagan.config import compose
+
+    def names(prefix: str) -> bool:
+        return any(o.startswith(prefix) for o in overrides)
+
+    if names("experiment="):
+        base = TINY_RUN
+    elif names("data="):
+        base = [*TINY_EVAL, *TINY_RUN]
+    else:
+        base = [*TINY, *([] if names("net=") else TINY_MLP)]
+    return compose("train", [*base, f"paths.output_dir={run_dir}", *overrides])

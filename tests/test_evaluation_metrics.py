@@ -155,23 +155,12 @@ def test_lpips_trunk_loads_torchvision_alexnet_weights_from_a_file(tmp_path):
 
 # -------------------------------------------------------------------------------- offline and training
 @pytest.fixture
-def stacked_cfg(tmp_path):
-    from mmagan.config import compose
-
+def stacked_cfg(make_cfg, tmp_path):
     def make(*overrides):
-        return compose(
-            "train",
-            [
-                *TINY_STACKED_DIGITS,
-                "iterations=4",
-                "trainer.val_check_interval=2",
-                "eval.num_samples=96",
-                "eval.batch_size=48",
-                f"paths.data_dir={tmp_path / 'data'}",
-                f"paths.output_dir={tmp_path / 'run'}",
-                *overrides,
-            ],
-        )
+        return make_cfg(
+            *TINY_STACKED_DIGITS, "iterations=4", "trainer.val_check_interval=2", "eval.num_samples=96",
+            "eval.batch_size=48", f"paths.data_dir={tmp_path / 'data'}", *overrides,
+        )  # fmt: skip
 
     return make
 

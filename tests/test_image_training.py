@@ -6,25 +6,12 @@ import json
 import numpy as np
 import pytest
 from fake_data import fake_cifar10, fake_mnist, write_images
-from helpers import OFFLINE_METRICS, run_cli
+from helpers import OFFLINE_METRICS, TINY_DCGAN, run_cli
 
 from mmagan.build import build
-from mmagan.config import compose
 from mmagan.train import train
 
-TINY_DCGAN = ["net=dcgan", "net.g_width=8", "net.d_width=8", "iterations=4", "trainer.val_check_interval=2"]
 SMALL_EVAL = ["data.batch_size=8", "eval.num_samples=64", "eval.batch_size=32"]
-
-
-@pytest.fixture
-def image_cfg(tmp_path):
-    """compose('train') for image data, quiet, writing into tmp_path/run."""
-
-    def make(*overrides: str):
-        quiet = ["callbacks.progress_bar.refresh_rate=0", "logger=csv", "trainer.log_every_n_steps=2"]
-        return compose("train", [*quiet, f"paths.output_dir={tmp_path / 'run'}", *overrides])
-
-    return make
 
 
 @pytest.fixture
@@ -46,8 +33,8 @@ def data_dir(tmp_path):
     ],
     ids=["cifar10", "celeba_hq", "stacked_mnist", "stacked_digits"],
 )
-def test_short_mmagan_fit_on_each_image_data_set(image_cfg, data_dir, tmp_path, data):
-    cfg = image_cfg(*data, *TINY_DCGAN, *SMALL_EVAL, f"paths.data_dir={data_dir}")
+def test_short_mmagan_fit_on_each_image_data_set(make_cfg, data_dir, tmp_path, data):
+    cfg = make_cfg(*data, *TINY_DCGAN, *SMALL_EVAL, f"paths.data_dir={data_dir}")
     figures = train(cfg)
     assert figures["iteration"] == 4 and figures["finished"] == 1
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -67,12 +54,12 @@ def test_short_mmagan_fit_on_each_image_data_set(image_cfg, data_dir, tmp_path, 
         ("celeba_hq_256_stylegan", 256),
     ],
 )
-def test_paper_experiment_configs_build_for_every_model(image_cfg, tmp_path, experiment, resolution, model):
+def test_paper_experiment_configs_build_for_every_model(make_cfg, tmp_path, experiment, resolution, model):
     source = []
     if experiment.startswith("celeba"):
         np.save(tmp_path / "faces.npy", np.zeros((200, 3, resolution, resolution), dtype=np.uint8))
         source = [f"data.source={tmp_path / 'faces.npy'}"]
-    cfg = image_cfg(
+    cfg = make_cfg(
         f"experiment={experiment}",
         f"model={model}",
         *source,
@@ -89,8 +76,8 @@ def test_paper_experiment_configs_build_for_every_model(image_cfg, tmp_path, exp
 
 
 @pytest.mark.parametrize("digits", ["mnist", "digits"])
-def test_veegan_stacked_experiment_configs(image_cfg, digits):
-    run = build(image_cfg(f"experiment=stacked_{digits}_veegan"))
+def test_veegan_stacked_experiment_configs(make_cfg, digits):
+    run = build(make_cfg(f"experiment=stacked_{digits}_veegan"))
     m = run.module
     # VEEGAN's setting as built: DCGAN nets at 32 px from a 100-d z, scored on 26,000 samples
     assert m.generator(m.eval_latents[:2]).shape == (2, 3, 32, 32)

@@ -22,19 +22,14 @@ from mmagan.runs.checkpoints import load_discriminator, load_generator
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A short MMA-GAN run on single digits (DCGAN nets, 32 px)."""
-    from helpers import TINY_STACKED_DIGITS
+    from helpers import TINY_STACKED_DIGITS, tiny_config
 
-    from mmagan.config import compose
     from mmagan.train import train
 
     tmp = tmp_path_factory.mktemp("page")
     overrides = [o for o in TINY_STACKED_DIGITS if not o.startswith("data=")]
-    cfg = compose(
-        "train",
-        ["data=digits", *overrides, "iterations=3", "eval.num_samples=32", "eval.batch_size=32",
-         f"paths.data_dir={tmp / 'data'}", f"paths.output_dir={tmp / 'run'}"],
-    )  # fmt: skip
-    train(cfg)
+    small = ["iterations=3", "eval.num_samples=32", "eval.batch_size=32", f"paths.data_dir={tmp / 'data'}"]
+    train(tiny_config("data=digits", *overrides, *small, run_dir=tmp / "run"))
     return tmp / "run" / "checkpoints" / "last.ckpt", tmp
 
 

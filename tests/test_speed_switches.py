@@ -56,16 +56,10 @@ def run_losses(make_cfg, tmp_path, *overrides, callbacks=()):
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
-    from helpers import TINY
-
-    from mmagan.config import compose
+    from helpers import tiny_config
 
     tmp = tmp_path_factory.mktemp("speed")
-
-    def make(*overrides, run_dir):
-        return compose("train", [*TINY, f"paths.output_dir={run_dir}", *overrides])
-
-    return make, tmp, run_losses(make, tmp, *with_switches())
+    return tiny_config, tmp, run_losses(tiny_config, tmp, *with_switches())
 
 
 @pytest.mark.parametrize(

@@ -367,6 +367,7 @@ def test_stylegan_net_refuses_vector_data(make_cfg):
         build(make_cfg("net=stylegan"))
 
 
+@pytest.mark.slow  # over ten seconds on two cores
 def test_short_mmagan_fit_with_the_stylegan_generator(tmp_path):
     """Through the composed config: R1, EMA, PPL at validation, the figures at the end, and the
     checkpoint serving load_generator, the figure commands and mmagan-eval's PPL."""

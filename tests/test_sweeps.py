@@ -49,6 +49,7 @@ def test_the_launcher_switch_picks_hydra_launchers():
     assert cfg.hydra.launcher.max_num_timeout > 0  # slurm: requeued at its time limit
 
 
+@pytest.mark.slow  # over ten seconds on two cores
 def test_a_failing_job_is_recorded_the_rest_run_and_a_rerun_skips_finished_jobs(tmp_path):
     args = ["-m", "+sweep=mmagan_grid", "model.objective.num_heads=4", "model.objective.lambda_div=0.1"]
     args += ["model.objective.tau=0.3,1.5", "seed=0", *QUICK]
@@ -133,6 +134,7 @@ def wandb_records(path: Path):
             yield record
 
 
+@pytest.mark.slow  # over ten seconds on two cores
 def test_wandb_offline_one_finished_run_per_job(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.netrc: mode auto goes offline
