@@ -220,3 +220,27 @@ def test_bad_metric_settings(stacked_cfg, override, message):
 def test_image_metrics_on_2d_data_are_refused(make_cfg):
     with pytest.raises(ConfigError, match="need image data"):
         train(make_cfg("callbacks.fidelity.metrics=[fid]", *OFFLINE_METRICS))
+
+
+def test_a_metric_family_registered_in_a_test_is_scored_with_the_others(monkeypatch):
+    """One registry for the metrics: a family added from outside is scored by `score` from the
+    inputs it declares, beside the built-in ones, with nothing else changed."""
+    import torch
+
+    from mmagan.metrics import score as scoring
+
+    seen = []
+
+    def mean_pixel(names, scorer, inputs):
+        seen.append(names)
+        return {"mean_pixel": float(inputs.images.float().mean())}
+
+    monkeypatch.setitem(
+        scoring.METRIC_FAMILIES, "mean_pixel", scoring.MetricFamily(("mean_pixel",), "images", mean_pixel)
+    )
+    monkeypatch.setattr(scoring, "METRICS", (*scoring.METRICS, "mean_pixel"))
+    images = torch.full((4, 3, 8, 8), 10, dtype=torch.uint8)
+    assert scoring.score(["mean_pixel"], scoring.Scorer(), images) == {"mean_pixel": 10.0}
+    assert seen == [["mean_pixel"]] and scoring.needs("mean_pixel") == "images"
+    with pytest.raises(ValueError, match="unknown metric 'nope'"):
+        scoring.score(["nope"], scoring.Scorer(), images)

@@ -415,9 +415,9 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     """A baseline with one seed (WGAN-GP run on fewer seeds) does not stop the reading of the best
     baseline's curve; where it ranks first, the rule is read on the best baseline with two seeds;
     with one seed everywhere it cannot be read."""
+    from mmagan.report.columns import MIXTURE_METRICS
     from mmagan.report.curves import Curve
     from mmagan.report.findings import settling
-    from mmagan.report.columns import MIXTURE_METRICS
     from mmagan.report.results import Benchmark, budget_reading
     from mmagan.report.tables import Row
     from mmagan.runs.listing import RunRecord

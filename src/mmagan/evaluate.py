@@ -22,7 +22,7 @@ from mmagan.errors import ConfigError, exit_on_user_error
 from mmagan.metrics.fidelity import FIDELITY_METRICS, FidelitySettings
 from mmagan.metrics.lpips_diversity import load_lpips
 from mmagan.metrics.ppl import PPLSettings, usable_spaces
-from mmagan.metrics.score import METRICS, Scorer, score
+from mmagan.metrics.score import METRIC_FAMILIES, METRICS, Scorer, needs, score
 from mmagan.nets.stylegan import generator_protocol
 from mmagan.runs.checkpoints import load_generator
 from mmagan.runs.files import merge_into_metrics, write_json
@@ -79,9 +79,10 @@ def resolved_metrics(metrics: list[str] | None, offer: EvaluationOffer, sampler:
     if metrics is None:
         metrics = ["modes"] if known_modes else ["fid", "is", "kid", "lpips"]
     data = sampler.config["data"]["name"]
-    if "modes" in metrics and not known_modes:
-        raise ConfigError(f"metrics=[modes] needs data with known modes; the run's data {data!r} has none")
-    images = [m for m in metrics if m != "modes"]
+    counted = [m for m in metrics if needs(m) == "draws"]
+    if counted and not known_modes:
+        raise ConfigError(f"metrics={counted} needs data with known modes; the run's data {data!r} has none")
+    images = [m for m in metrics if needs(m) != "draws"]
     if images and len(sampler.sample_shape) != 3:
         raise ConfigError(
             f"metrics {images} score images; the run's data {data!r} is not images: use metrics=[modes]"
@@ -136,7 +137,7 @@ def prepared_scorer(cfg: DictConfig, metrics: list[str], sampler: Sampler, thres
 def protocol_of(cfg: DictConfig, metrics: list[str], sampler: Sampler, scorer: Scorer, reference) -> dict:
     """How the figures were made, written beside them."""
     protocol: dict = {"ema": sampler.ema, **generator_protocol(sampler.net)}
-    if any(m != "modes" for m in metrics):
+    if any(needs(m) != "draws" for m in metrics):
         protocol.update(num_samples=cfg.num_samples, seed=cfg.seed, resolution=sampler.sample_shape[-1])
     if "modes" in metrics:
         protocol.update(modes=scorer.mode_protocol)
@@ -189,29 +190,28 @@ def evaluate(cfg: DictConfig) -> dict:
 
     seconds: dict[str, float] = {}
     values: dict[str, float] = {}
-    fidelity = [m for m in metrics if m in FIDELITY_METRICS]
-    if "modes" in metrics:
-        start = time.perf_counter()
-        draws = mode_draws(sampler, cfg, train_cfg, reference)
-        values.update(score(["modes"], scorer, reference=reference, draws=draws))
-        scorer.mode_protocol = {
-            "draws": len(draws),
-            "samples_per_draw": len(draws[0]),
-            "seed": cfg.modes.seed if cfg.modes.seed is not None else train_cfg.eval.seed,
-            "threshold_std": threshold,
-        }
-        seconds["modes"] = time.perf_counter() - start
     images = None
-    if fidelity or "lpips" in metrics:  # PPL draws its own latent pairs
-        start = time.perf_counter()
-        images = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
-        seconds["generate"] = time.perf_counter() - start
-    for group, names in (("fidelity", fidelity), ("lpips", ["lpips"]), ("ppl", ["ppl"])):
-        names = [m for m in names if m in metrics]
-        if names:
+    for name, family in METRIC_FAMILIES.items():
+        names = [m for m in metrics if m in family.names]
+        if not names:
+            continue
+        if family.needs == "images" and images is None:  # generated once for every image metric
             start = time.perf_counter()
+            images = generate(sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
+            seconds["generate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        if family.needs == "draws":
+            draws = mode_draws(sampler, cfg, train_cfg, reference)
+            values.update(score(names, scorer, reference=reference, draws=draws))
+            scorer.mode_protocol = {
+                "draws": len(draws),
+                "samples_per_draw": len(draws[0]),
+                "seed": cfg.modes.seed if cfg.modes.seed is not None else train_cfg.eval.seed,
+                "threshold_std": threshold,
+            }
+        else:
             values.update(score(names, scorer, images, reference, sampler.net, seed=cfg.seed))
-            seconds[group] = time.perf_counter() - start
+        seconds[name] = time.perf_counter() - start
     packages = ("mmagan", "torch", "torchvision", "torch-fidelity", "lpips", "lightning")
     report = {
         "checkpoint": str(ckpt.resolve()),

@@ -4,8 +4,9 @@ both places, computed the same way from the same kind of input."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from torch import Tensor, nn
@@ -15,12 +16,7 @@ from mmagan.metrics.lpips_diversity import lpips_diversity
 from mmagan.metrics.mode_coverage import mode_coverage
 from mmagan.metrics.ppl import PPLSettings, lpips_distance
 from mmagan.metrics.stacked_modes import stacked_mode_figures, triple_labels
-
-SAMPLE_METRICS = (*FIDELITY_METRICS, "lpips")  # figures of a set of images
-# Mode counts need data with known modes (the reference's mixture or digit classifier): modes/*
-# from draws of raw samples (2-D points or images in [-1, 1]), as the validation callbacks log them.
-MODE_METRICS = ("modes",)
-METRICS = (*SAMPLE_METRICS, "ppl", *MODE_METRICS)  # ppl walks the generator's latent paths itself
+from mmagan.registry import Registry
 
 
 @dataclass
@@ -59,6 +55,66 @@ def mode_figures(draws: Sequence[Tensor], reference, threshold: float = 3.0) -> 
     return {f"modes/{k}": v for k, v in figures.items()}
 
 
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What a metric may read: uint8 samples of G (N, C, H, W) on the device the metrics run on; the
+    DataModule's EvaluationOffer (training images, the mixture or digit classifier); G in eval mode
+    (seeded by `seed`); independent draws of raw samples."""
+
+    images: Tensor | None = None
+    reference: Any = None
+    generator: nn.Module | None = None
+    seed: int = 0
+    draws: Sequence[Tensor] = ()
+
+
+@dataclass(frozen=True)
+class MetricFamily:
+    """Metrics one call computes, and what they read (StyleGAN2-ADA's `register_metric`, by family):
+    `images` (samples of G, on image data), `draws` (raw samples of data with known modes) or
+    `generator` (G itself, walking its own latent paths, on image data)."""
+
+    names: tuple[str, ...]
+    needs: str
+    compute: Callable[[list[str], Scorer, ScoreInputs], dict[str, float]]
+
+
+#: family name -> its metrics; a new metric is one entry here (evaluation, mmagan-eval, checks follow).
+METRIC_FAMILIES: Registry[MetricFamily] = Registry("metric")
+
+
+def _fidelity(names: list[str], scorer: Scorer, x: ScoreInputs) -> dict[str, float]:
+    real = x.reference.reference_images()
+    key = f"{x.reference.reference_key()}-{images_fingerprint(real)}"
+    return fidelity_metrics(x.images, names, scorer.fidelity, real=real, real_key=key)
+
+
+def _lpips(names: list[str], scorer: Scorer, x: ScoreInputs) -> dict[str, float]:
+    samples = x.images[: scorer.lpips_num_samples].float().div(127.5).sub(1)
+    return lpips_diversity(scorer.lpips_model.to(samples.device), samples, scorer.lpips_minibatch)
+
+
+def _ppl(names: list[str], scorer: Scorer, x: ScoreInputs) -> dict[str, float]:
+    device = next(x.generator.parameters()).device
+    return scorer.ppl.measure(x.generator, lpips_distance(scorer.lpips_model.to(device)), x.seed)
+
+
+def _modes(names: list[str], scorer: Scorer, x: ScoreInputs) -> dict[str, float]:
+    return mode_figures(x.draws, x.reference, scorer.mode_threshold)
+
+
+METRIC_FAMILIES.add("fidelity", MetricFamily(FIDELITY_METRICS, "images", _fidelity))
+METRIC_FAMILIES.add("lpips", MetricFamily(("lpips",), "images", _lpips))
+METRIC_FAMILIES.add("ppl", MetricFamily(("ppl",), "generator", _ppl))
+METRIC_FAMILIES.add("modes", MetricFamily(("modes",), "draws", _modes))
+METRICS = tuple(name for family in METRIC_FAMILIES.values() for name in family.names)
+
+
+def needs(metric: str) -> str:
+    """What `metric` reads: images, draws or generator (its family's `needs`)."""
+    return next(f.needs for f in METRIC_FAMILIES.values() if metric in f.names)
+
+
 def score(
     metrics: Sequence[str],
     scorer: Scorer,
@@ -68,27 +124,15 @@ def score(
     seed: int = 0,
     draws: Sequence[Tensor] = (),
 ) -> dict[str, float]:
-    """The figures named in `metrics` (from METRICS).
-
-    images: uint8 samples (N, C, H, W) on the device the metrics run on, for the sample metrics;
-    reference: the DataModule's EvaluationOffer, whose training images fid / kid / prc compare with
-    (their features cached under a content key), or the one whose modes `modes` counts; generator: G
-    in eval mode, for ppl (seeded by `seed`); draws: independent draws of raw samples for `modes`."""
+    """The figures named in `metrics` (from METRICS), each family from the inputs it reads
+    (`ScoreInputs`)."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}; known: {list(METRICS)}")
+    inputs = ScoreInputs(images, reference, generator, seed, draws)
     values: dict[str, float] = {}
-    if "modes" in metrics:
-        values.update(mode_figures(draws, reference, scorer.mode_threshold))
-    fidelity = [m for m in metrics if m in FIDELITY_METRICS]
-    if fidelity:
-        real = reference.reference_images()
-        key = f"{reference.reference_key()}-{images_fingerprint(real)}"
-        values.update(fidelity_metrics(images, fidelity, scorer.fidelity, real=real, real_key=key))
-    if "lpips" in metrics:
-        samples = images[: scorer.lpips_num_samples].float().div(127.5).sub(1)
-        values.update(lpips_diversity(scorer.lpips_model.to(samples.device), samples, scorer.lpips_minibatch))
-    if "ppl" in metrics:
-        device = next(generator.parameters()).device
-        values.update(scorer.ppl.measure(generator, lpips_distance(scorer.lpips_model.to(device)), seed))
+    for family in METRIC_FAMILIES.values():
+        asked = [m for m in metrics if m in family.names]
+        if asked:
+            values.update(family.compute(asked, scorer, inputs))
     return values
