@@ -103,7 +103,7 @@ def mode_draws(
     draws = cfg.modes.draws or (run_draws if offer.mixture is not None else 1)
     batch = train_cfg.eval.batch_size
     return [
-        torch.cat([sampler(chunk) for chunk in sampler.latents(n, seed + d).split(batch)])
+        torch.cat(sampler.map_chunks(sampler.latents(n, seed + d).split(batch), seed + d))
         for d in range(draws)
     ]
 
