@@ -4,7 +4,7 @@ A reconstructor F maps samples back to latents; D tells generated pairs (z, G(z)
 data pairs (F(x), x) (label 0) with the logistic loss; G and F minimise D's raw logit on generated
 pairs (its estimate of the KL term) plus the reconstruction error ||z - F(G(z))||^2, the term
 that makes G cover what F can map back. For vector data (the ring, the grid) F and D are MLPs with
-the net's widths; for images (net=dcgan) F is a DCGAN encoder to the latent and D reads x with
+the net's widths; for images (any net) F is a DCGAN encoder to the latent and D reads x with
 DCGAN's convolutions before it meets z.
 """
 
