@@ -447,6 +447,12 @@ def test_the_stopping_rule_is_read_on_the_best_baseline_whatever_the_seeds_of_th
     found = settling([row("gan", 2, 1), row("wgan_gp", 1, 2)], curves, metrics)
     assert found.settled_at["modes/reverse_kl"] is None and found.settled_at["modes/modes"] == 2000
 
+    # a remedy ranked first with two seeds is the best baseline, here as in the table's reading
+    remedy = Curve("veegan", steps, np.array([5.0, 8.0, 8.0]), np.array([0.5, 0.5, 0.5]), np.array([2, 2, 2]))
+    with_remedy = {m: [*c, remedy] for m, c in curves.items()}
+    found = settling([row("veegan", 2, 1), row("gan", 2, 2)], with_remedy, metrics)
+    assert (found.baseline, found.chosen_for_seeds, found.judged) == ("veegan", False, True)
+
     # the rendering of the last finding
     lines = budget_reading(bench, [row("gan", 2, 1), row("wgan_gp", 1, 2)], curves)
     assert lines[0] == (

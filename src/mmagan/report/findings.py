@@ -151,7 +151,9 @@ class Settling:
 
 
 def settling(rows: list[Row], curves: dict[str, list[Curve]], metrics: list[str]) -> Settling | None:
-    baselines = [r for r in rows if r.role == "baseline"]
+    """Read on the same best baseline the table's comparisons use: the best of every other method
+    (the baselines and the literature's remedies) with two seeds or more."""
+    baselines = [r for r in rows if not r.studied]
     best = best_baseline(sorted(baselines, key=lambda r: r.rank))
     if best is None:
         return None

@@ -103,14 +103,15 @@ class Comparison:
 
 
 def compare_with_baselines(rows: list[Row], metrics: list[str]) -> list[Comparison]:
-    """The best-ranked MMA-GAN configuration of each data set against each baseline there."""
+    """The best-ranked MMA-GAN configuration of each data set against each other method there (the
+    baselines and the literature's remedies)."""
     comparisons = []
     for data in sorted({r.data for r in rows}):
         mmagan = [r for r in rows if r.data == data and r.studied]
         if not mmagan:
             continue
         best = min(mmagan, key=lambda r: r.rank)
-        for baseline in (r for r in rows if r.data == data and r.role == "baseline"):
+        for baseline in (r for r in rows if r.data == data and not r.studied):
             differences = {
                 m: welch_difference(best.values(m), baseline.values(m))
                 for m in metrics
