@@ -28,16 +28,18 @@ class CelebAHQDataModule(ImageDataModule):
 
     in_memory = False
 
+    DEFAULT_RESOLUTION = 128
+
     @classmethod
     def shape_for(cls, data: dict) -> tuple[int, ...]:
-        resolution = data.get("resolution", 128)
+        resolution = data.get("resolution", cls.DEFAULT_RESOLUTION)
         return (3, resolution, resolution)
 
     def __init__(
         self,
         name: str = "celeba_hq",
         source: str | None = None,
-        resolution: int = 128,
+        resolution: int = DEFAULT_RESOLUTION,
         cache_dir: str = "data/prepared",
         on_bad_image: str = "error",
         on_small_image: str = "error",
